@@ -1,0 +1,142 @@
+"""A typed facade over the plugin manager's hooks; core code never calls ``pm.hook`` itself.
+
+Protocol hooks whose only implementation is the built-in default are called directly, and
+notification hooks nobody implements are not called at all: a pluggy call costs microseconds,
+and ``do_shrink_slab`` runs for every shrinker of every pass. The choice is refreshed whenever
+a plugin is registered or unregistered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, final
+
+from .errors import PluginError
+
+if TYPE_CHECKING:
+    from ._plugins import PluginManager
+    from .memcg import MemCgroup
+    from .registry import ShrinkerEntry, ShrinkerRegistry
+    from .shrink_arith import Pressure
+    from .shrinker import ShrinkControl
+    from .sim import Simulation
+    from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+
+__all__ = ["Hooks"]
+
+_BUILTIN = "shrinkfw.vmscan"
+
+
+@final
+class Hooks:
+    """Typed entry points into the plugin system of one simulation."""
+
+    __slots__ = ("_direct_do", "_direct_shrink", "_generation", "_hook", "_pm", "_wants")
+
+    def __init__(self, pm: PluginManager) -> None:
+        self._pm = pm
+        self._hook = pm.hook
+        self._generation = -1
+        self._wants: dict[str, bool] = {}
+        self._direct_do = False
+        self._direct_shrink = False
+        self._refresh()
+
+    def _refresh(self) -> None:
+        hook = self._hook
+
+        def only_builtin(name: str) -> bool:
+            impls = getattr(hook, name).get_hookimpls()
+            return len(impls) == 1 and impls[0].plugin_name == _BUILTIN
+
+        self._direct_do = only_builtin("shrinkfw_do_shrink_slab")
+        self._direct_shrink = only_builtin("shrinkfw_shrink_slab")
+        self._wants = {
+            name: bool(getattr(hook, name).get_hookimpls())
+            for name in ("shrinkfw_shrink_slab_start", "shrinkfw_shrink_slab_end")
+        }
+        self._generation = self._pm.generation
+
+    def _fresh(self) -> None:
+        if self._pm.generation != self._generation:
+            self._refresh()
+
+    # -- protocol -------------------------------------------------------------------------
+
+    def do_shrink_slab(
+        self, sc: ShrinkControl, shrinker: ShrinkerEntry, pressure: Pressure, sim: Simulation
+    ) -> int:
+        self._fresh()
+        if self._direct_do:
+            from .vmscan import do_shrink_slab
+
+            return do_shrink_slab(sc, shrinker, pressure, sim)
+        result: int | None = self._hook.shrinkfw_do_shrink_slab(
+            sc=sc, shrinker=shrinker, pressure=pressure, sim=sim
+        )
+        if result is None:
+            raise PluginError(
+                "no plugin returned a result from shrinkfw_do_shrink_slab; "
+                f"is the essential plugin {_BUILTIN!r} registered?"
+            )
+        return result
+
+    def shrink_slab(self, sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
+        self._fresh()
+        if self._direct_shrink:
+            from .vmscan import shrink_slab
+
+            return shrink_slab(sc, pressure, sim)
+        result: int | None = self._hook.shrinkfw_shrink_slab(sc=sc, pressure=pressure, sim=sim)
+        if result is None:
+            raise PluginError(
+                "no plugin returned a result from shrinkfw_shrink_slab; "
+                f"is the essential plugin {_BUILTIN!r} registered?"
+            )
+        return result
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def register_shrinkers(self, registry: ShrinkerRegistry, sim: Simulation) -> None:
+        """Call each plugin's ``shrinkfw_register_shrinkers`` in plugin-name order."""
+        impls = self._hook.shrinkfw_register_shrinkers.get_hookimpls()
+        for impl in sorted(impls, key=lambda i: i.plugin_name):
+            registry.current_plugin = impl.plugin_name
+            try:
+                impl.function(
+                    **{
+                        arg: {"registry": registry, "sim": sim}[arg]
+                        for arg in impl.argnames
+                    }
+                )
+            finally:
+                registry.current_plugin = None
+
+    def configure(self, sim: Simulation) -> None:
+        self._hook.shrinkfw_configure(sim=sim)
+
+    # -- notifications --------------------------------------------------------------------
+
+    @property
+    def wants_shrink_slab_start(self) -> bool:
+        self._fresh()
+        return self._wants["shrinkfw_shrink_slab_start"]
+
+    @property
+    def wants_shrink_slab_end(self) -> bool:
+        self._fresh()
+        return self._wants["shrinkfw_shrink_slab_end"]
+
+    def shrink_slab_start(self, event: ShrinkSlabStart, sim: Simulation) -> None:
+        self._hook.shrinkfw_shrink_slab_start(event=event, sim=sim)
+
+    def shrink_slab_end(self, event: ShrinkSlabEnd, sim: Simulation) -> None:
+        self._hook.shrinkfw_shrink_slab_end(event=event, sim=sim)
+
+    def memcg_online(self, memcg: MemCgroup, sim: Simulation) -> None:
+        self._hook.shrinkfw_memcg_online(memcg=memcg, sim=sim)
+
+    def memcg_offline(self, memcg: MemCgroup, sim: Simulation) -> None:
+        self._hook.shrinkfw_memcg_offline(memcg=memcg, sim=sim)
+
+    def memcg_free(self, memcg: MemCgroup, sim: Simulation) -> None:
+        self._hook.shrinkfw_memcg_free(memcg=memcg, sim=sim)

@@ -1,0 +1,87 @@
+"""The ``shrinkfw`` command.
+
+Exit codes everywhere: 0 success, 1 a check found a problem, 2 bad input or usage. Bad input
+gets one line naming the file, line and field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import ShrinkfwError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for usage errors (2, as argparse already uses)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _not_yet(name: str) -> int:
+    print(
+        f"shrinkfw {name}: not available in this version ({__version__}); "
+        "see the README for what works today",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser, with one sub-command per job."""
+    from .trace import cli as trace_cli
+
+    parser = _Parser(prog="shrinkfw", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"shrinkfw {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="run a scenario (the embedded default if none is given)")
+    run.add_argument("scenario", nargs="?")
+    run.set_defaults(func=lambda args: _not_yet("run"))
+
+    trace = sub.add_parser("trace", help="read real kernel ftrace text")
+    trace_sub = trace.add_subparsers(dest="trace_command", metavar="COMMAND", parser_class=_Parser)
+    trace_sub.required = True
+    trace_cli.register(trace_sub)
+
+    profiles = sub.add_parser("profiles", help="list the kernel profiles")
+    profiles.set_defaults(func=_profiles)
+    return parser
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from .profiles import PROFILES
+
+    for profile in PROFILES.values():
+        print(f"{profile.name:<20} {profile.era:<7} {profile.summary}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``shrinkfw`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ShrinkfwError as exc:
+        print(f"shrinkfw: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("shrinkfw: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The exceptions shrinkfw raises; every one derives from :class:`ShrinkfwError`."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ContractViolation",
+    "PluginError",
+    "ProfileError",
+    "ScenarioError",
+    "ShrinkfwError",
+    "TraceError",
+    "UsageError",
+]
+
+
+class ShrinkfwError(Exception):
+    """Base class of every error shrinkfw raises on purpose."""
+
+
+class UsageError(ShrinkfwError, ValueError):
+    """A caller used an API or the command line wrongly; the message says how to fix it."""
+
+
+class ProfileError(ShrinkfwError, LookupError):
+    """An unknown kernel profile or era, or a profile asked for something it does not model."""
+
+
+class PluginError(ShrinkfwError):
+    """A plugin failed; the message names the plugin and the hook or shrinker."""
+
+
+class ContractViolation(PluginError):
+    """A shrinker or isolate callback broke the contract (negative count, freed > scanned, …)."""
+
+
+class ScenarioError(ShrinkfwError, ValueError):
+    """A scenario file is malformed: names the file, the line and the field path."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None, field: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class TraceError(ShrinkfwError, ValueError):
+    """An ftrace text file cannot be read: names the file and the line."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None, field: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")

@@ -1,0 +1,174 @@
+"""Hook specifications: the contract between shrinkfw and its plugins.
+
+Plugins implement these with ``@shrinkfw.hookimpl`` and are found through the ``shrinkfw``
+entry-point group. The hooks come in three tiers:
+
+* **setup** hooks run once while a :class:`~shrinkfw.sim.Simulation` is built: plugins add their
+  own hookspecs and register shrinkers;
+* **protocol** hooks (``firstresult``) run the phases of reclaim. shrinkfw's built-in
+  ``shrinkfw.vmscan`` plugin implements each with ``trylast``, so a plugin may replace a phase
+  (return a value) or wrap it (``wrapper=True``) to trace or adjust it;
+* **notification** hooks (1:N, return ``None``) report what happened: the
+  ``mm_shrink_slab_start`` / ``mm_shrink_slab_end`` tracepoints and memcg lifecycle changes.
+
+Per-object work is not a hook: ``count_objects`` / ``scan_objects`` and list_lru isolate
+callbacks are plain method calls on the objects plugins register (see
+:class:`shrinkfw.Shrinker`). A hook costs microseconds; reclaim touches millions of objects.
+
+Hook implementations may take any subset of a spec's arguments, by name. New arguments may be
+added to a spec in later versions; existing implementations keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .memcg import MemCgroup
+    from .registry import ShrinkerEntry, ShrinkerRegistry
+    from .shrink_arith import Pressure
+    from .shrinker import ShrinkControl
+    from .sim import Simulation
+    from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+
+__all__ = ["hookspec"]
+
+hookspec = pluggy.HookspecMarker("shrinkfw")
+
+# -- setup -------------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def shrinkfw_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Add hook specifications that a plugin owns.
+
+    A filesystem plugin publishes the hooks other plugins implement for it here, with
+    ``pluginmanager.add_hookspecs(module)``.
+
+    :param pluginmanager: the simulation's plugin manager.
+
+    Historic: a plugin registered after the call still receives it.
+    """
+
+
+@hookspec
+def shrinkfw_register_shrinkers(registry: ShrinkerRegistry, sim: Simulation) -> None:
+    """Create this plugin's shrinkers and add them with ``registry.add(shrinker)``.
+
+    Called once while the simulation is built, after its memcg tree and nodes exist and before
+    the first reclaim. Plugins are called in the order of their names, so shrinker ids and the
+    dispatch order do not depend on how the plugins were installed. A shrinker created later
+    (a filesystem mounted mid-run) is added with ``sim.shrinkers.add(shrinker, plugin=...)``.
+
+    :param registry: collects shrinkers; rejects malformed ones and duplicate names.
+    :param sim: the simulation being built (profile, nodes, memcg tree, seeded RNG).
+    """
+
+
+@hookspec
+def shrinkfw_configure(sim: Simulation) -> None:
+    """The simulation is built: every plugin is registered and every setup hook has run.
+
+    :param sim: the simulation.
+    """
+
+
+# -- protocol (firstresult; the built-in default is trylast) -----------------------------------
+
+
+@hookspec(firstresult=True)
+def shrinkfw_shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int | None:
+    """Run one slab-shrinking pass for ``(sc.nid, sc.memcg)``: models ``shrink_slab``.
+
+    The built-in implementation picks the shrinkers the profile's kernel would call for this
+    node and memcg (a memcg-aware walk in the kmemcg v15 seed; the shrinker bitmap from v4.19)
+    and runs :hook:`shrinkfw_do_shrink_slab` for each.
+
+    :param sc: the request; ``sc.gfp_mask``, ``sc.nid``, ``sc.memcg`` and (seed only)
+        ``sc.target_mem_cgroup`` are set by the caller.
+    :param pressure: the pass's reclaim priority and page-scan ratio.
+    :param sim: the running simulation.
+    :returns: objects freed in this pass.
+
+    First result wins: return ``None`` to let the next implementation decide.
+    """
+
+
+@hookspec(firstresult=True)
+def shrinkfw_do_shrink_slab(
+    sc: ShrinkControl, shrinker: ShrinkerEntry, pressure: Pressure, sim: Simulation
+) -> int | None:
+    """Invoke one shrinker once: models ``do_shrink_slab`` (``shrink_slab_node`` in v3.x).
+
+    The built-in implementation counts the shrinker's objects, takes its deferred work, sizes
+    the scan by the profile's era arithmetic, runs the batch loop, puts unfinished work back,
+    and fires :hook:`shrinkfw_shrink_slab_start` and :hook:`shrinkfw_shrink_slab_end`.
+
+    :param sc: the request for this shrinker; ``sc.nid`` is the node of the call.
+    :param shrinker: the registered shrinker with its ``nr_deferred`` and statistics.
+    :param pressure: the pass's reclaim priority and page-scan ratio.
+    :param sim: the running simulation.
+    :returns: objects freed, or ``SHRINK_EMPTY`` (v4.19+ profiles) when the count said the
+        cache is empty.
+
+    First result wins: return ``None`` to let the next implementation decide.
+    """
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+@hookspec
+def shrinkfw_shrink_slab_start(event: ShrinkSlabStart, sim: Simulation) -> None:
+    """The ``mm_shrink_slab_start`` tracepoint: a shrinker's scan target was computed.
+
+    Only called when at least one plugin implements it.
+
+    :param event: the tracepoint's fields.
+    :param sim: the running simulation; do not change it from here.
+    """
+
+
+@hookspec
+def shrinkfw_shrink_slab_end(event: ShrinkSlabEnd, sim: Simulation) -> None:
+    """The ``mm_shrink_slab_end`` tracepoint: a shrinker's batch loop and put-back are done.
+
+    Only called when at least one plugin implements it.
+
+    :param event: the tracepoint's fields.
+    :param sim: the running simulation; do not change it from here.
+    """
+
+
+@hookspec
+def shrinkfw_memcg_online(memcg: MemCgroup, sim: Simulation) -> None:
+    """A memory cgroup came online (``mem_cgroup_css_online``).
+
+    :param memcg: the new memcg; its ``kmemcg_id`` is set when the profile activates kmem at
+        online.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_memcg_offline(memcg: MemCgroup, sim: Simulation) -> None:
+    """A memory cgroup is going offline (``mem_cgroup_css_offline``).
+
+    Called after the profile's kernel work for offlining is done: the seed's slab flush
+    loop, or the reparenting of list_lru items and deferred work to the parent. The memcg
+    stays visible as dying while charges pin it.
+
+    :param memcg: the memcg going offline.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_memcg_free(memcg: MemCgroup, sim: Simulation) -> None:
+    """A dying memory cgroup was freed: its last pinning charge went away (``css_free``).
+
+    :param memcg: the freed memcg.
+    :param sim: the running simulation.
+    """

@@ -1,0 +1,284 @@
+"""Kernel profiles: each era's behaviour as frozen data.
+
+A profile names one kernel (or the kmemcg v15 patch set on v3.14-rc1) and holds everything in
+which kernels differ for reclaim: the ``do_shrink_slab`` arithmetic
+(:class:`~shrinkfw.shrink_arith.SlabArith`), where deferred work lives, how ``shrink_slab``
+picks shrinkers for a memcg, the list_lru layout, the kmem accounting policy, and the trace
+format. The driver reads these fields; nothing else in shrinkfw tests the era.
+
+``scope`` tells how much of the behaviour a profile models: ``"full"`` profiles
+(``v3.14-kmemcg-v15``, the default, and ``v6.7``) model reclaim end to end; ``"arithmetic"``
+profiles model the per-shrinker arithmetic, the deferral slots and the trace format exactly
+and say in ``not_modelled`` what they leave out. A profile never falls back silently to
+another's behaviour.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+import attrs
+
+from .errors import ProfileError
+from .list_lru import ListLRULayout
+from .memcg import KMEM_V4_7, KMEM_V5_18, KMEM_V15, KmemPolicy
+from .shrink_arith import ARITH_VARIANTS, SlabArith
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILES",
+    "DeferredSlot",
+    "KernelProfile",
+    "SlabDispatch",
+    "TraceFormat",
+    "get_profile",
+]
+
+
+class DeferredSlot(enum.Enum):
+    """Where a shrinker's deferred work is kept."""
+
+    #: ``shrinker->nr_deferred[nid]``, shared by every memcg (v3.12-v5.12).
+    PER_NODE = "per-node"
+    #: memcg-aware shrinkers keep it per (memcg, node) in ``shrinker_info`` (v5.13+).
+    PER_MEMCG = "per-memcg"
+
+
+class SlabDispatch(enum.Enum):
+    """How ``shrink_slab`` chooses the shrinkers of a pass (spec section 3)."""
+
+    #: mainline v3.12-v3.18: no memcg-aware shrinkers; memcg limit reclaim never shrinks slab.
+    NODE_ONLY = "node-only"
+    #: kmemcg v15: memcg-aware shrinkers walk the target subtree's kmem-active memcgs on nid 0.
+    KMEMCG_V15 = "kmemcg-v15"
+    #: v4.0-v4.13: per memcg inside the memcg loop, then all shrinkers with memcg NULL.
+    MEMCG_LOOP = "memcg-loop"
+    #: v4.14-v4.18: the root memcg pass runs memcg-aware shrinkers on the global lists.
+    ROOT_PASS = "root-pass"
+    #: v4.19+: the per-(memcg, node) shrinker bitmap with ``SHRINK_EMPTY`` clearing.
+    BITMAP = "bitmap"
+
+
+class TraceFormat(enum.Enum):
+    """Which ``mm_shrink_slab_start`` layout the era prints (spec section 9.1)."""
+
+    #: v3.12-v4.15: ``pgs_scanned`` and ``lru_pgs``.
+    RATIO = "ratio"
+    #: v4.16+: ``priority``.
+    PRIORITY = "priority"
+
+
+@attrs.frozen(kw_only=True)
+class KernelProfile:
+    """One kernel's reclaim behaviour.
+
+    :ivar name: the profile name used on the command line.
+    :ivar era: the spec's era tag.
+    :ivar summary: one line for ``shrinkfw profiles``.
+    :ivar scope: ``"full"`` or ``"arithmetic"``.
+    :ivar arith: the ``do_shrink_slab`` arithmetic.
+    :ivar deferred: where deferred work is kept.
+    :ivar dispatch: how ``shrink_slab`` chooses shrinkers.
+    :ivar lru_layout: the per-memcg list_lru layout.
+    :ivar kmem: kmemcg_id allocation, activation and release.
+    :ivar trace_format: the tracepoint layout.
+    :ivar super_scan_plus_one: ``super_cache_scan`` gives each cache ``part + 1`` (v4.0+).
+    :ivar first_put_referenced: a dentry or inode put on the LRU for the first time is marked
+        REFERENCED (v3.14), so it needs two shrinker visits to go.
+    :ivar xfs_buf_inverted: the ``xfs_buftarg_isolate`` test is inverted (v3.12-v4.15).
+    :ivar gfs2_busy_removed: ``gfs2_qd_isolate`` returns REMOVED for busy entries (before ~v6.5).
+    :ivar modelled: what the profile models, for ``shrinkfw profiles``.
+    :ivar not_modelled: what it does not model yet.
+    """
+
+    name: str
+    era: str
+    summary: str
+    scope: str
+    arith: SlabArith
+    deferred: DeferredSlot
+    dispatch: SlabDispatch
+    lru_layout: ListLRULayout
+    kmem: KmemPolicy
+    trace_format: TraceFormat
+    super_scan_plus_one: bool
+    first_put_referenced: bool
+    xfs_buf_inverted: bool
+    gfs2_busy_removed: bool
+    modelled: tuple[str, ...] = ()
+    not_modelled: tuple[str, ...] = ()
+
+    def with_options(self, *, tight_mem_loop: bool | None = None) -> KernelProfile:
+        """This profile with a switch flipped (the spec's ``tight_mem_loop`` for E1)."""
+        arith = self.arith
+        if tight_mem_loop is not None and tight_mem_loop != arith.tight_mem_loop:
+            arith = attrs.evolve(arith, tight_mem_loop=tight_mem_loop)
+            return attrs.evolve(
+                self, arith=arith, name=f"{self.name}+tight_mem_loop={int(tight_mem_loop)}"
+            )
+        return self
+
+
+_ARITH_ONLY: Final = (
+    "page LRU reclaim, vmpressure and the memcg walk are not modelled for this kernel: "
+    "use it for do_shrink_slab arithmetic, deferral and trace checks",
+)
+
+PROFILES: Final[dict[str, KernelProfile]] = {
+    p.name: p
+    for p in (
+        KernelProfile(
+            name="v3.14",
+            era="E1",
+            summary="mainline v3.14: count/scan shrinkers, node-only list_lru, ratio pressure",
+            scope="arithmetic",
+            arith=ARITH_VARIANTS["v3.14"],
+            deferred=DeferredSlot.PER_NODE,
+            dispatch=SlabDispatch.NODE_ONLY,
+            lru_layout=ListLRULayout.NODE_ONLY,
+            kmem=KMEM_V15,
+            trace_format=TraceFormat.RATIO,
+            super_scan_plus_one=False,
+            first_put_referenced=True,
+            xfs_buf_inverted=True,
+            gfs2_busy_removed=True,
+            modelled=("ratio do_shrink_slab with the tight-memory loop", "per-node nr_deferred"),
+            not_modelled=_ARITH_ONLY,
+        ),
+        KernelProfile(
+            name="v3.14-kmemcg-v15",
+            era="E1+v15",
+            summary="the seed: kmemcg shrinkers v15 on v3.14-rc1 (per-memcg list_lru, "
+            "memcg-aware shrinkers, slab shrinking on memcg pressure)",
+            scope="full",
+            arith=ARITH_VARIANTS["v3.14"],
+            deferred=DeferredSlot.PER_NODE,
+            dispatch=SlabDispatch.KMEMCG_V15,
+            lru_layout=ListLRULayout.MEMCG_ARRAY_V15,
+            kmem=KMEM_V15,
+            trace_format=TraceFormat.RATIO,
+            super_scan_plus_one=False,
+            first_put_referenced=True,
+            xfs_buf_inverted=True,
+            gfs2_busy_removed=True,
+            modelled=(
+                "ratio do_shrink_slab with the tight-memory loop, leftover put-back",
+                "one list per kmem-active memcg indexed by kmemcg_id, array growth",
+                "memcg-aware shrinkers scanned on nid 0, sharing nr_deferred[0]",
+                "kmemcg_id released when the dead memcg is freed",
+            ),
+        ),
+        KernelProfile(
+            name="v4.9",
+            era="E2",
+            summary="v4.9: memcg x node list_lru, per-memcg shrinkers, leftover put-back",
+            scope="arithmetic",
+            arith=ARITH_VARIANTS["v3.19"],
+            deferred=DeferredSlot.PER_NODE,
+            dispatch=SlabDispatch.MEMCG_LOOP,
+            lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
+            kmem=KMEM_V4_7,
+            trace_format=TraceFormat.RATIO,
+            super_scan_plus_one=True,
+            first_put_referenced=True,
+            xfs_buf_inverted=True,
+            gfs2_busy_removed=True,
+            modelled=("ratio do_shrink_slab, leftover put-back", "per-node nr_deferred"),
+            not_modelled=_ARITH_ONLY,
+        ),
+        KernelProfile(
+            name="v4.14",
+            era="E2",
+            summary="v4.14: unclamped next_deferred (v4.10), sc->nr_scanned feedback",
+            scope="arithmetic",
+            arith=ARITH_VARIANTS["v4.14"],
+            deferred=DeferredSlot.PER_NODE,
+            dispatch=SlabDispatch.ROOT_PASS,
+            lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
+            kmem=KMEM_V4_7,
+            trace_format=TraceFormat.RATIO,
+            super_scan_plus_one=True,
+            first_put_referenced=False,
+            xfs_buf_inverted=True,
+            gfs2_busy_removed=True,
+            modelled=("ratio do_shrink_slab, unclamped put-back", "per-node nr_deferred"),
+            not_modelled=_ARITH_ONLY,
+        ),
+        KernelProfile(
+            name="v5.4",
+            era="E3",
+            summary="v5.4: priority-based delta, shrinker bitmap, SHRINK_EMPTY, zero-seek",
+            scope="arithmetic",
+            arith=ARITH_VARIANTS["v5.0"],
+            deferred=DeferredSlot.PER_NODE,
+            dispatch=SlabDispatch.BITMAP,
+            lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
+            kmem=KMEM_V4_7,
+            trace_format=TraceFormat.PRIORITY,
+            super_scan_plus_one=True,
+            first_put_referenced=False,
+            xfs_buf_inverted=False,
+            gfs2_busy_removed=True,
+            modelled=("priority do_shrink_slab with clamps, unclamped put-back",),
+            not_modelled=_ARITH_ONLY,
+        ),
+        KernelProfile(
+            name="v6.1",
+            era="E4",
+            summary="v6.1: per-memcg nr_deferred, simplified deferral, xarray list_lru",
+            scope="arithmetic",
+            arith=ARITH_VARIANTS["v5.13"],
+            deferred=DeferredSlot.PER_MEMCG,
+            dispatch=SlabDispatch.BITMAP,
+            lru_layout=ListLRULayout.MEMCG_XARRAY,
+            kmem=KMEM_V5_18,
+            trace_format=TraceFormat.PRIORITY,
+            super_scan_plus_one=True,
+            first_put_referenced=False,
+            xfs_buf_inverted=False,
+            gfs2_busy_removed=True,
+            modelled=("simplified do_shrink_slab", "per-memcg nr_deferred"),
+            not_modelled=_ARITH_ONLY,
+        ),
+        KernelProfile(
+            name="v6.7",
+            era="E5",
+            summary="v6.7: lockless shrink_slab, mm/shrinker.c, shrinker bitmap, reparenting",
+            scope="full",
+            arith=ARITH_VARIANTS["v6.7"],
+            deferred=DeferredSlot.PER_MEMCG,
+            dispatch=SlabDispatch.BITMAP,
+            lru_layout=ListLRULayout.MEMCG_XARRAY,
+            kmem=KMEM_V5_18,
+            trace_format=TraceFormat.PRIORITY,
+            super_scan_plus_one=True,
+            first_put_referenced=False,
+            xfs_buf_inverted=False,
+            gfs2_busy_removed=False,
+            modelled=(
+                "simplified do_shrink_slab, per-memcg nr_deferred reparented on offline",
+                "xarray list_lru with kmemcg_id = memcg id, dead lists retry on the parent",
+                "shrinker bitmap dispatch with SHRINK_EMPTY clearing and re-check",
+            ),
+        ),
+    )
+}
+
+#: The profile used when none is named: the kmemcg v15 seed.
+DEFAULT_PROFILE: Final = "v3.14-kmemcg-v15"
+
+
+def get_profile(name: str | KernelProfile) -> KernelProfile:
+    """Look a profile up by name.
+
+    :raises ProfileError: no such profile; the message lists the valid names.
+    """
+    if isinstance(name, KernelProfile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ProfileError(
+            f"unknown profile {name!r}; choose one of: {', '.join(PROFILES)}"
+        ) from None
