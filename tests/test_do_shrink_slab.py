@@ -4,14 +4,14 @@ through the simulation's ``do_shrink_slab`` protocol hook."""
 from __future__ import annotations
 
 import pytest
-from conftest import CountingShrinker, TraceRecorder, make_sim
 
+from conftest import CountingShrinker, TraceRecorder, make_sim
 from shrinkfw import (
     GFP_KERNEL,
     GFP_NOFS,
-    KernelProfile,
     SHRINK_EMPTY,
     ContractViolation,
+    KernelProfile,
     Pressure,
     ShrinkControl,
     ShrinkerEntry,
@@ -31,7 +31,9 @@ def setup(
     return sim, shrinker, entry
 
 
-def call(sim: Simulation, entry: ShrinkerEntry, pressure: Pressure, gfp: object = GFP_KERNEL) -> int:
+def call(
+    sim: Simulation, entry: ShrinkerEntry, pressure: Pressure, gfp: object = GFP_KERNEL
+) -> int:
     sc = ShrinkControl(gfp_mask=gfp, nid=0)  # type: ignore[arg-type]
     return sim.hooks.do_shrink_slab(sc, entry, pressure, sim)
 
@@ -86,9 +88,7 @@ def test_scenario_4_e4_priority_gate() -> None:
     assert entry.nr_deferred[0] == 199968
 
 
-@pytest.mark.parametrize(
-    ("batch", "scans", "deferred"), [(0, [128] * 15, 80), (1024, [1024], 976)]
-)
+@pytest.mark.parametrize(("batch", "scans", "deferred"), [(0, [128] * 15, 80), (1024, [1024], 976)])
 def test_scenario_5_e4_drop_caches_pass(batch: int, scans: list[int], deferred: int) -> None:
     sim, shrinker, entry = setup("v6.7", freeable=1000, batch=batch)
     call(sim, entry, Pressure(priority=0))

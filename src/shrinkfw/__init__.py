@@ -19,7 +19,19 @@ from .errors import (
     TraceError,
     UsageError,
 )
-from .list_lru import ListLRU, ListLRULayout, LRUList, LRUStatus
+from .list_lru import (
+    LRU_REMOVED,
+    LRU_REMOVED_RETRY,
+    LRU_RETRY,
+    LRU_ROTATE,
+    LRU_SKIP,
+    LRU_STOP,
+    ListLRU,
+    ListLRULayout,
+    LRUItem,
+    LRUList,
+    LRUStatus,
+)
 from .memcg import MemCgroup, MemcgState, MemcgTree
 from .profiles import DEFAULT_PROFILE, PROFILES, KernelProfile, get_profile
 from .registry import ShrinkerEntry, ShrinkerRegistry
@@ -48,6 +60,12 @@ __all__ = [
     "DEF_PRIORITY",
     "GFP_KERNEL",
     "GFP_NOFS",
+    "LRU_REMOVED",
+    "LRU_REMOVED_RETRY",
+    "LRU_RETRY",
+    "LRU_ROTATE",
+    "LRU_SKIP",
+    "LRU_STOP",
     "PROFILES",
     "SHRINK_BATCH",
     "SHRINK_EMPTY",
@@ -55,6 +73,7 @@ __all__ = [
     "ContractViolation",
     "Gfp",
     "KernelProfile",
+    "LRUItem",
     "LRUList",
     "LRUStatus",
     "ListLRU",

@@ -103,10 +103,7 @@ class Hooks:
             registry.current_plugin = impl.plugin_name
             try:
                 impl.function(
-                    **{
-                        arg: {"registry": registry, "sim": sim}[arg]
-                        for arg in impl.argnames
-                    }
+                    **{arg: {"registry": registry, "sim": sim}[arg] for arg in impl.argnames}
                 )
             finally:
                 registry.current_plugin = None

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pluggy
 
 from . import hookspecs
 from .errors import PluginError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL_PLUGINS", "PluginManager", "make_plugin_manager"]
 

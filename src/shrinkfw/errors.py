@@ -36,7 +36,9 @@ class ContractViolation(PluginError):
 class ScenarioError(ShrinkfwError, ValueError):
     """A scenario file is malformed: names the file, the line and the field path."""
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, field: str = "") -> None:
+    def __init__(
+        self, message: str, *, file: str, line: int | None = None, field: str = ""
+    ) -> None:
         self.file = file
         self.line = line
         self.field = field
@@ -47,7 +49,9 @@ class ScenarioError(ShrinkfwError, ValueError):
 class TraceError(ShrinkfwError, ValueError):
     """An ftrace text file cannot be read: names the file and the line."""
 
-    def __init__(self, message: str, *, file: str, line: int | None = None, field: str = "") -> None:
+    def __init__(
+        self, message: str, *, file: str, line: int | None = None, field: str = ""
+    ) -> None:
         self.file = file
         self.line = line
         self.field = field

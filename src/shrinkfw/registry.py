@@ -14,13 +14,15 @@ simulation (plugins by name, each plugin's shrinkers in the order it adds them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from .errors import PluginError
 from .shrinker import Shrinker, ShrinkerFlags
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["ShrinkerEntry", "ShrinkerRegistrationError", "ShrinkerRegistry"]
 

@@ -36,12 +36,14 @@ the arithmetic of each variant is what the kernel sources of those eras show.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from .shrinker import SHRINK_BATCH
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "ARITH_VARIANTS",
@@ -240,7 +242,9 @@ def next_deferred(arith: SlabArith, plan: ScanPlan, *, scanned: int, left: int) 
     return min(max(plan.nr + plan.delta - scanned, 0), 2 * plan.freeable)
 
 
-def _variant(name: str, era: str, delta: DeltaRule, deferral: DeferralRule, **kw: bool) -> SlabArith:
+def _variant(
+    name: str, era: str, delta: DeltaRule, deferral: DeferralRule, **kw: bool
+) -> SlabArith:
     return SlabArith(name=name, era=era, delta_rule=delta, deferral=deferral, **kw)
 
 
@@ -258,23 +262,49 @@ ARITH_VARIANTS: Final[dict[str, SlabArith]] = {
         _variant("v4.14", "E2", _R, _UNCL, nr_scanned_feedback=True),
         _variant("v4.16", "E3", _P, _UNCL, nr_scanned_feedback=True),
         _variant(
-            "v4.19", "E3", _P, _UNCL, nr_scanned_feedback=True, shrink_empty=True,
+            "v4.19",
+            "E3",
+            _P,
+            _UNCL,
+            nr_scanned_feedback=True,
+            shrink_empty=True,
             small_cache_floor=True,
         ),
         _variant(
-            "v4.20", "E3", _P, _UNCL, nr_scanned_feedback=True, shrink_empty=True,
-            zero_seeks=True, small_cache_floor=True,
+            "v4.20",
+            "E3",
+            _P,
+            _UNCL,
+            nr_scanned_feedback=True,
+            shrink_empty=True,
+            zero_seeks=True,
+            small_cache_floor=True,
         ),
         _variant(
-            "v5.0", "E3", _P, _UNCL, nr_scanned_feedback=True, shrink_empty=True,
+            "v5.0",
+            "E3",
+            _P,
+            _UNCL,
+            nr_scanned_feedback=True,
+            shrink_empty=True,
             zero_seeks=True,
         ),
         _variant(
-            "v5.13", "E4", _P, _SIMP, nr_scanned_feedback=True, shrink_empty=True,
+            "v5.13",
+            "E4",
+            _P,
+            _SIMP,
+            nr_scanned_feedback=True,
+            shrink_empty=True,
             zero_seeks=True,
         ),
         _variant(
-            "v6.7", "E5", _P, _SIMP, nr_scanned_feedback=True, shrink_empty=True,
+            "v6.7",
+            "E5",
+            _P,
+            _SIMP,
+            nr_scanned_feedback=True,
+            shrink_empty=True,
             zero_seeks=True,
         ),
     )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._hooks import Hooks
 from ._log import get_logger
@@ -23,6 +22,9 @@ from .profiles import DEFAULT_PROFILE, DeferredSlot, KernelProfile, get_profile
 from .registry import ShrinkerEntry, ShrinkerRegistry
 from .shrink_arith import Pressure
 from .shrinker import GFP_KERNEL, ShrinkControl
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["Simulation"]
 
@@ -84,9 +86,7 @@ class Simulation:
         :param logger: a structlog logger to use instead of the stdlib-backed default.
         """
         pm = make_plugin_manager(plugins=plugins, autoload=autoload, disable=disable)
-        sim = cls(
-            profile=get_profile(profile), seed=seed, nr_nodes=nr_nodes, pm=pm, logger=logger
-        )
+        sim = cls(profile=get_profile(profile), seed=seed, nr_nodes=nr_nodes, pm=pm, logger=logger)
         sim.hooks.register_shrinkers(sim.shrinkers, sim)
         sim.hooks.configure(sim)
         return sim
@@ -103,9 +103,7 @@ class Simulation:
         :param shrinker: the shrinker whose bit is set in a memcg's shrinker map when one of
             this lru's (memcg, node) lists gets its first item (v4.19+).
         """
-        lru = ListLRU(
-            self.profile.lru_layout, self.nr_nodes, memcg_aware=memcg_aware, name=name
-        )
+        lru = ListLRU(self.profile.lru_layout, self.nr_nodes, memcg_aware=memcg_aware, name=name)
         if memcg_aware:
             lru.memcg_update_size(self.memcgs.kmem_array_size)
         if shrinker is not None and shrinker.id >= 0:

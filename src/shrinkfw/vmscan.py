@@ -14,7 +14,6 @@ returning a value first, or wraps it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -26,6 +25,8 @@ from .shrinker import SHRINK_EMPTY, SHRINK_STOP, ShrinkControl
 from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .memcg import MemCgroup
     from .registry import ShrinkerEntry
     from .sim import Simulation
@@ -67,7 +68,9 @@ def _check_scan(entry: ShrinkerEntry, value: object, sc: ShrinkControl, nr_to_sc
     return value
 
 
-def _deferred(sim: Simulation, entry: ShrinkerEntry, sc: ShrinkControl) -> tuple[dict[int, int] | list[int], int]:
+def _deferred(
+    sim: Simulation, entry: ShrinkerEntry, sc: ShrinkControl
+) -> tuple[dict[int, int] | list[int], int]:
     """The ``nr_deferred`` container and key of this call.
 
     Models the slot rule of ``xchg_nr_deferred`` / ``add_nr_deferred`` (linux v6.7+
@@ -200,8 +203,7 @@ def _run_shrinker_v3(
     if not entry.numa_aware or memcg is not None:
         return _nonneg(call(_with(sc, nid=0, memcg=memcg), entry, pressure, sim))
     return sum(
-        _nonneg(call(_with(sc, nid=nid, memcg=None), entry, pressure, sim))
-        for nid in _nodes(sc)
+        _nonneg(call(_with(sc, nid=nid, memcg=None), entry, pressure, sim)) for nid in _nodes(sc)
     )
 
 
@@ -270,7 +272,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
         for entry in list(registry.entries):
             if not entry.memcg_aware:
                 if target is None:
-                    freed += _run_shrinker_v3(_with(sc, nid=sc.nid, memcg=None), entry, pressure, sim)
+                    freed += _run_shrinker_v3(
+                        _with(sc, nid=sc.nid, memcg=None), entry, pressure, sim
+                    )
                 continue
             if target is None:
                 freed += _run_shrinker_v3(_with(sc, nid=sc.nid, memcg=None), entry, pressure, sim)
@@ -285,7 +289,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
         for entry in list(registry.entries):
             if memcg is not None and not entry.memcg_aware:
                 continue
-            freed += _nonneg(call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim))
+            freed += _nonneg(
+                call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim)
+            )
         return freed
 
     if dispatch is SlabDispatch.ROOT_PASS:
@@ -294,7 +300,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
         for entry in list(registry.entries):
             if (memcg is not None) != entry.memcg_aware:
                 continue
-            freed += _nonneg(call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim))
+            freed += _nonneg(
+                call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim)
+            )
         return freed
 
     # BITMAP
