@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+    from .vmpressure import PressureEvent
+    from .vmscan import ReclaimRecord
 
 __all__ = ["Hooks"]
 
@@ -67,7 +69,7 @@ class Hooks:
     ) -> int:
         self._fresh()
         if self._direct_do:
-            from .vmscan import do_shrink_slab
+            from .shrink_slab import do_shrink_slab
 
             return do_shrink_slab(sc, shrinker, pressure, sim)
         result: int | None = self._hook.shrinkfw_do_shrink_slab(
@@ -83,7 +85,7 @@ class Hooks:
     def shrink_slab(self, sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
         self._fresh()
         if self._direct_shrink:
-            from .vmscan import shrink_slab
+            from .shrink_slab import shrink_slab
 
             return shrink_slab(sc, pressure, sim)
         result: int | None = self._hook.shrinkfw_shrink_slab(sc=sc, pressure=pressure, sim=sim)
@@ -137,3 +139,9 @@ class Hooks:
 
     def memcg_free(self, memcg: MemCgroup, sim: Simulation) -> None:
         self._hook.shrinkfw_memcg_free(memcg=memcg, sim=sim)
+
+    def vmpressure(self, event: PressureEvent, sim: Simulation) -> None:
+        self._hook.shrinkfw_vmpressure(event=event, sim=sim)
+
+    def reclaim_done(self, record: ReclaimRecord, sim: Simulation) -> None:
+        self._hook.shrinkfw_reclaim_done(record=record, sim=sim)

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+    from .vmpressure import PressureEvent
+    from .vmscan import ReclaimRecord
 
 __all__ = ["hookspec"]
 
@@ -170,5 +172,29 @@ def shrinkfw_memcg_free(memcg: MemCgroup, sim: Simulation) -> None:
     """A dying memory cgroup was freed: its last pinning charge went away (``css_free``).
 
     :param memcg: the freed memcg.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_vmpressure(event: PressureEvent, sim: Simulation) -> None:
+    """A vmpressure event was delivered to a listener (``vmpressure_event``).
+
+    Called once per delivery: a window's level reaching a user listener registered for it,
+    or any window reaching an in-kernel listener (the seed's 12/13 API). ``event.level`` is
+    ``Level.LOW``, ``MEDIUM`` or ``CRITICAL``; ``event.memcg`` is the listener's memcg and
+    ``event.origin`` the memcg whose window filled.
+
+    :param event: the delivered event.
+    :param sim: the running simulation; consumers act through its public API.
+    """
+
+
+@hookspec
+def shrinkfw_reclaim_done(record: ReclaimRecord, sim: Simulation) -> None:
+    """A reclaim invocation finished: direct, kswapd, memcg limit or high, drop_caches.
+
+    :param record: what it reclaimed and what it cost (pages, slab pages and objects, the
+        lowest priority, memcgs the kernel's walk visits, ``shrink_slab`` passes).
     :param sim: the running simulation.
     """

@@ -625,6 +625,12 @@ class MemcgTree:
         except KeyError:
             raise UsageError(f"{memcg!r} is not in the tree") from None
 
+    def subtree_size(self, memcg: MemCgroup) -> int:
+        """Memcgs a ``mem_cgroup_iter`` walk from ``memcg`` visits (itself included); O(1)
+        between tree changes."""
+        self._ensure_order()
+        return self._end[memcg] - self._pos[memcg]
+
     def _ensure_order(self) -> None:
         if not self._order_dirty:
             return

@@ -22,14 +22,18 @@ import attrs
 
 from .errors import ProfileError
 from .list_lru import ListLRULayout
-from .memcg import KMEM_V4_7, KMEM_V5_18, KMEM_V15, KmemPolicy
+from .lruvec import LRU_V3_14, LRU_V6_7, LruPolicy
+from .memcg import KMEM_V4_7, KMEM_V5_9, KMEM_V5_18, KMEM_V15, KmemPolicy
 from .shrink_arith import ARITH_VARIANTS, SlabArith
+from .slab import SLAB_V4_0, SLAB_V5_9, SLAB_V15, SlabPolicy
+from .vmpressure import POLICY_V3_14, POLICY_V6, POLICY_V15, VmpressurePolicy
 
 __all__ = [
     "DEFAULT_PROFILE",
     "PROFILES",
     "DeferredSlot",
     "KernelProfile",
+    "ReclaimStyle",
     "SlabDispatch",
     "TraceFormat",
     "get_profile",
@@ -60,6 +64,17 @@ class SlabDispatch(enum.Enum):
     BITMAP = "bitmap"
 
 
+class ReclaimStyle(enum.Enum):
+    """How the reclaim driver walks nodes and memcgs (spec section 3)."""
+
+    #: no reclaim driver: the profile models arithmetic only.
+    NONE = "none"
+    #: v3.14 / the seed: zones, then one ``shrink_slab`` for all visited nodes (ratio).
+    ZONES_V3 = "zones-v3"
+    #: v4.19+: ``shrink_node_memcgs``: LRU, slab and vmpressure per (node, memcg).
+    NODE_MEMCGS = "node-memcgs"
+
+
 class TraceFormat(enum.Enum):
     """Which ``mm_shrink_slab_start`` layout the era prints (spec section 9.1)."""
 
@@ -88,6 +103,16 @@ class KernelProfile:
         REFERENCED (v3.14), so it needs two shrinker visits to go.
     :ivar xfs_buf_inverted: the ``xfs_buftarg_isolate`` test is inverted (v3.12-v4.15).
     :ivar gfs2_busy_removed: ``gfs2_qd_isolate`` returns REMOVED for busy entries (before ~v6.5).
+    :ivar reclaim: the reclaim driver's structure; ``NONE`` for arithmetic-only profiles.
+    :ivar memcg_slab_reclaim: memcg limit reclaim shrinks slab (the seed's
+        ``memcg_kmem_should_reclaim``; every kernel from v4.0).
+    :ivar vmpressure: window accounting, propagation and in-kernel events.
+    :ivar lru: page LRU rules (scan targets, balance, early stop).
+    :ivar slab: slab accounting: per-memcg caches, or objcg per-object charges (v5.9+).
+    :ivar watermark_scale_factor: ``vm.watermark_scale_factor`` (v4.6+), ``None`` before.
+    :ivar memcg_reclaim_retries: limit-reclaim rounds before a charge fails (OOM).
+    :ivar dead_memcg_reaper: the seed's 13/13: a root vmpressure listener shrinks the slab
+        caches of dead memcgs.
     :ivar modelled: what the profile models, for ``shrinkfw profiles``.
     :ivar not_modelled: what it does not model yet.
     """
@@ -106,6 +131,14 @@ class KernelProfile:
     first_put_referenced: bool
     xfs_buf_inverted: bool
     gfs2_busy_removed: bool
+    reclaim: ReclaimStyle = ReclaimStyle.NONE
+    memcg_slab_reclaim: bool = True
+    vmpressure: VmpressurePolicy = POLICY_V6
+    lru: LruPolicy = LRU_V6_7
+    slab: SlabPolicy = SLAB_V5_9
+    watermark_scale_factor: int | None = 10
+    memcg_reclaim_retries: int = 16
+    dead_memcg_reaper: bool = False
     modelled: tuple[str, ...] = ()
     not_modelled: tuple[str, ...] = ()
 
@@ -143,6 +176,12 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=True,
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
+            memcg_slab_reclaim=False,
+            vmpressure=POLICY_V3_14,
+            lru=LRU_V3_14,
+            slab=SLAB_V15,
+            watermark_scale_factor=None,
+            memcg_reclaim_retries=5,
             modelled=("ratio do_shrink_slab with the tight-memory loop", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -162,6 +201,13 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=True,
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
+            reclaim=ReclaimStyle.ZONES_V3,
+            vmpressure=POLICY_V15,
+            lru=LRU_V3_14,
+            slab=SLAB_V15,
+            watermark_scale_factor=None,
+            memcg_reclaim_retries=5,
+            dead_memcg_reaper=True,
             modelled=(
                 "ratio do_shrink_slab with the tight-memory loop, leftover put-back",
                 "one list per kmem-active memcg indexed by kmemcg_id, array growth",
@@ -179,6 +225,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             dispatch=SlabDispatch.MEMCG_LOOP,
             lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
             kmem=KMEM_V4_7,
+            slab=SLAB_V4_0,
             trace_format=TraceFormat.RATIO,
             super_scan_plus_one=True,
             first_put_referenced=True,
@@ -197,6 +244,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             dispatch=SlabDispatch.ROOT_PASS,
             lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
             kmem=KMEM_V4_7,
+            slab=SLAB_V4_0,
             trace_format=TraceFormat.RATIO,
             super_scan_plus_one=True,
             first_put_referenced=False,
@@ -214,7 +262,8 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             deferred=DeferredSlot.PER_NODE,
             dispatch=SlabDispatch.BITMAP,
             lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
-            kmem=KMEM_V4_7,
+            kmem=KMEM_V5_9,
+            slab=SLAB_V4_0,
             trace_format=TraceFormat.PRIORITY,
             super_scan_plus_one=True,
             first_put_referenced=False,
@@ -256,6 +305,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=False,
             xfs_buf_inverted=False,
             gfs2_busy_removed=False,
+            reclaim=ReclaimStyle.NODE_MEMCGS,
             modelled=(
                 "simplified do_shrink_slab, per-memcg nr_deferred reparented on offline",
                 "xarray list_lru with kmemcg_id = memcg id, dead lists retry on the parent",

@@ -1,35 +1,63 @@
-"""The simulation: one kernel's state, its plugins and its seeded RNG.
+"""The simulation: one machine's kernel state, its plugins, its clock and its seeded RNG.
 
 A :class:`Simulation` owns everything one simulated machine needs: a plugin manager of its own
-(two simulations in one process never share plugins or state), the kernel profile, the nodes,
-the memcg tree, the shrinker registry, the list_lrus plugins create through it, vmstat
-counters and one seeded :class:`random.Random`. Build one with :meth:`Simulation.build`.
+(two simulations in one process never share plugins or state), the kernel profile, the NUMA
+nodes with their watermarks, the memcg tree, page LRUs per (memcg, node), the slab allocator,
+vmpressure, the shrinker registry, the list_lrus plugins create through it, vmstat counters,
+an event clock and one seeded :class:`random.Random`. Build one with :meth:`Simulation.build`.
+
+Memory enters the model through :meth:`Simulation.alloc_user_pages` (page cache and anon) and
+the slab allocator (``sim.slab.alloc``); both charge the memcg first and answer a limit breach
+the way the profile's kernel does (limit reclaim, ``memory.high`` reclaim, failure), then take
+pages from a node, waking kswapd below the low watermark and reclaiming directly below min.
+
+Time: ``peek()``, ``step()``, ``run(until=)`` and ``advance_to(t)`` drive the clock; kswapd,
+writeback completion and plugins' periodic work are events on it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._hooks import Hooks
 from ._log import get_logger
 from ._plugins import PluginManager, make_plugin_manager
-from .errors import UsageError
+from .clock import Clock, EventHandle, Series
+from .errors import ProfileError, UsageError
 from .list_lru import ListLRU
-from .memcg import MemCgroup, MemcgTree
-from .profiles import DEFAULT_PROFILE, DeferredSlot, KernelProfile, get_profile
+from .lruvec import LruKind, LruScanControl, LruScanResult, Lruvec
+from .memcg import PAGE_SIZE, ChargeKind, LimitKind, MemCgroup, MemcgState, MemcgTree
+from .node import Node, min_free_kbytes
+from .profiles import DEFAULT_PROFILE, DeferredSlot, KernelProfile, ReclaimStyle, get_profile
 from .registry import ShrinkerEntry, ShrinkerRegistry
 from .shrink_arith import Pressure
-from .shrinker import GFP_KERNEL, ShrinkControl
+from .shrinker import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, Gfp, ShrinkControl
+from .slab import SlabAllocator
+from .vmpressure import PressureEvent, Vmpressure
+from .vmscan import (
+    ReclaimRecord,
+    ScanControl,
+    balance_pgdat,
+    drop_slab,
+    record_of,
+    try_to_free_mem_cgroup_pages,
+    try_to_free_pages,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = ["Simulation"]
 
 #: ``drop_slab`` and the seed's ``memcg_drop_slab`` loop while a pass frees more than this.
-DROP_SLAB_THRESHOLD = 10
+DROP_SLAB_THRESHOLD: Final = 10
+#: Default machine: 4 GiB.
+DEFAULT_MEMORY: Final = 4 << 30
+#: Seconds a page takes from writeback start to completion.
+WRITEBACK_DELAY: Final = 0.05
 
 
 class Simulation:
@@ -41,26 +69,64 @@ class Simulation:
         profile: KernelProfile,
         seed: int,
         nr_nodes: int,
+        memory: int,
+        swap: bool,
         pm: PluginManager,
         logger: Any = None,
     ) -> None:
         if nr_nodes < 1:
             raise UsageError(f"nr_nodes must be at least 1, got {nr_nodes}")
+        pages = memory // PAGE_SIZE
+        if pages < 1024 * nr_nodes:
+            raise UsageError(f"memory must be at least {4 * nr_nodes} MiB, got {memory} bytes")
         self.profile = profile
         self.seed = seed
         self.nr_nodes = nr_nodes
+        self.swap_enabled = swap
         self.pm = pm
         self.hooks = Hooks(pm)
         self.log = logger if logger is not None else get_logger("shrinkfw.sim")
         self.rng = random.Random(seed)
+        self.clock = Clock()
         self.vmstat: Counter[str] = Counter()
+        min_pages = min_free_kbytes(pages) * 1024 // PAGE_SIZE
+        self.nodes = [
+            Node(
+                nid,
+                pages // nr_nodes,
+                min_pages=min_pages // nr_nodes,
+                scale_factor=profile.watermark_scale_factor,
+            )
+            for nid in range(nr_nodes)
+        ]
         self.memcgs = MemcgTree(profile.kmem, nr_nodes)
         self.shrinkers = ShrinkerRegistry(nr_nodes)
         self.lrus: list[ListLRU] = []
+        self.reclaims: list[ReclaimRecord] = []
+        self._lruvecs: dict[MemCgroup, list[Lruvec]] = {}
+        self._busy: list[dict[MemCgroup, None]] = [{} for _ in range(nr_nodes)]
+        self._kswapd_events: list[EventHandle | None] = [None] * nr_nodes
+        self._in_reclaim = 0
+        root = self.memcgs.root
+        self.vmpressure = Vmpressure(profile.vmpressure, root=root, now=self._now)
+        self.vmpressure.on_event = self._pressure_event
+        self.slab = SlabAllocator(
+            self.memcgs,
+            policy=profile.slab,
+            alloc_page=self._slab_alloc_page,
+            free_page=self._slab_free_page,
+            charge_kmem=self._charge_kmem,
+            uncharge_kmem=self._uncharge_kmem,
+            listen=False,
+        )
+        self._new_lruvecs(root)
         self.memcgs.on_array_grow.append(self._grow_lrus)
         self.memcgs.on_online.append(self._memcg_online)
         self.memcgs.on_offline.append(self._memcg_offline)
         self.memcgs.on_free.append(self._memcg_free)
+        self.memcgs.on_kmem_activate.append(self.slab.memcg_kmem_activate)
+        if profile.dead_memcg_reaper:
+            self.vmpressure.register_kernel_event(root, self._reap_dead, name="dead-memcg-reaper")
 
     @classmethod
     def build(
@@ -69,6 +135,8 @@ class Simulation:
         profile: str | KernelProfile = DEFAULT_PROFILE,
         seed: int = 0,
         nr_nodes: int = 1,
+        memory: int = DEFAULT_MEMORY,
+        swap: bool = False,
         plugins: Iterable[object] = (),
         autoload: bool | None = None,
         disable: Iterable[str] = (),
@@ -79,6 +147,8 @@ class Simulation:
         :param profile: a profile name from ``shrinkfw profiles`` or a profile object.
         :param seed: seeds the simulation's only RNG.
         :param nr_nodes: NUMA nodes of the machine.
+        :param memory: bytes of memory, split evenly between the nodes.
+        :param swap: swap space exists, so anon pages can be reclaimed.
         :param plugins: plugin objects or modules to register besides the entry points.
         :param autoload: load the ``shrinkfw`` entry points (default: unless
             ``SHRINKFW_DISABLE_PLUGIN_AUTOLOAD`` is set).
@@ -86,12 +156,310 @@ class Simulation:
         :param logger: a structlog logger to use instead of the stdlib-backed default.
         """
         pm = make_plugin_manager(plugins=plugins, autoload=autoload, disable=disable)
-        sim = cls(profile=get_profile(profile), seed=seed, nr_nodes=nr_nodes, pm=pm, logger=logger)
+        sim = cls(
+            profile=get_profile(profile),
+            seed=seed,
+            nr_nodes=nr_nodes,
+            memory=memory,
+            swap=swap,
+            pm=pm,
+            logger=logger,
+        )
         sim.hooks.register_shrinkers(sim.shrinkers, sim)
         sim.hooks.configure(sim)
         return sim
 
-    # -- list_lrus -------------------------------------------------------------------------
+    # -- the clock -----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.clock.now
+
+    @property
+    def now(self) -> float:
+        """Simulated seconds since the start."""
+        return self.clock.now
+
+    def peek(self) -> float:
+        """Time of the next scheduled event, ``math.inf`` if none."""
+        return self.clock.peek()
+
+    def step(self) -> bool:
+        """Run the next event; ``False`` when nothing is scheduled."""
+        return self.clock.step()
+
+    def run(self, until: float) -> None:
+        """Run every event up to ``until`` and leave the clock there."""
+        self.clock.advance_to(until)
+
+    def advance_to(self, time: float) -> None:
+        """For a host simulator that owns time: catch up to ``time``."""
+        self.clock.advance_to(time)
+
+    def schedule(
+        self, delay: float, callback: Callable[[], None], *, name: str = ""
+    ) -> EventHandle:
+        """Run ``callback`` ``delay`` seconds from now."""
+        return self.clock.schedule(delay, callback, name=name)
+
+    def every(self, interval: float, callback: Callable[[], None], *, name: str = "") -> Series:
+        """Run ``callback`` every ``interval`` seconds."""
+        return self.clock.every(interval, callback, name=name)
+
+    # -- page LRUs -------------------------------------------------------------------------
+
+    def _new_lruvecs(self, memcg: MemCgroup) -> None:
+        policy = self.profile.lru
+        self._lruvecs[memcg] = [Lruvec(policy) for _ in range(self.nr_nodes)]
+
+    def lruvec(self, memcg: MemCgroup, nid: int) -> Lruvec:
+        """The page LRU of ``memcg`` on ``nid`` (``mem_cgroup_lruvec``)."""
+        return self._lruvecs[memcg][nid]
+
+    def busy_memcgs(self, nid: int) -> list[MemCgroup]:
+        """Memcgs with LRU pages or a set shrinker bit on ``nid``: what a modern reclaim
+        walk can find work in. Memcgs that have neither any more are dropped here."""
+        busy = self._busy[nid]
+        stale = [
+            m
+            for m in busy
+            if m.state is MemcgState.FREED
+            or (not self._lruvecs[m][nid].nr_pages and not m.shrinker_info[nid].map)
+        ]
+        for memcg in stale:
+            del busy[memcg]
+        return list(busy)
+
+    def _mark_busy(self, memcg: MemCgroup, nid: int) -> None:
+        self._busy[nid][memcg] = None
+
+    def reclaim_lru(self, memcg: MemCgroup, nid: int, sc: ScanControl) -> LruScanResult:
+        """``shrink_lruvec`` for (memcg, nid); uncharges and frees what it reclaims."""
+        lruvec = self._lruvecs[memcg][nid]
+        result = self._shrink_lruvec(
+            lruvec,
+            LruScanControl(
+                priority=sc.priority,
+                nr_to_reclaim=sc.nr_to_reclaim,
+                may_swap=sc.may_swap and self.swap_enabled,
+                may_writepage=sc.may_writepage,
+                is_kswapd=sc.is_kswapd,
+                cgroup_reclaim=sc.target_mem_cgroup is not None,
+                memcg_online=memcg.online,
+                has_swap=self.swap_enabled,
+            ),
+        )
+        reclaimed = result.reclaimed_anon + result.reclaimed_file
+        if reclaimed:
+            self.memcgs.uncharge(memcg, reclaimed, ChargeKind.USER)
+            self.nodes[nid].free_pages += reclaimed
+        if result.nr_writeback_started:
+            n = result.nr_writeback_started
+
+            def complete() -> None:
+                lruvec.complete_writeback(n)
+
+            self.clock.schedule(WRITEBACK_DELAY, complete, name="writeback")
+        return result
+
+    @staticmethod
+    def _shrink_lruvec(lruvec: Lruvec, sc: LruScanControl) -> LruScanResult:
+        from .lruvec import shrink_lruvec
+
+        return shrink_lruvec(lruvec, sc)
+
+    def alloc_user_pages(
+        self,
+        memcg: MemCgroup,
+        nr_pages: int,
+        *,
+        kind: LruKind = LruKind.FILE,
+        nid: int = 0,
+        dirty: bool = False,
+        gfp: Gfp = GFP_HIGHUSER_MOVABLE,
+    ) -> int | None:
+        """Allocate ``nr_pages`` of page cache (or anon) for ``memcg``, preferring ``nid``.
+
+        Charges the memcg (reclaiming on a limit), takes pages from the node (waking kswapd,
+        reclaiming directly below the min watermark) and puts them on the LRU.
+
+        :returns: the node the pages came from, or ``None`` when the allocation failed (a
+            memcg OOM or no memory left); nothing stays charged then.
+        """
+        if not self.charge(memcg, nr_pages, ChargeKind.USER, gfp):
+            return None
+        got = self.take_pages(nid, nr_pages, gfp)
+        if got is None:
+            self.memcgs.uncharge(memcg, nr_pages, ChargeKind.USER)
+            return None
+        target = memcg if memcg.state is not MemcgState.FREED else self.memcgs.root
+        self._lruvecs[target][got].add(kind, nr_pages, dirty=dirty)
+        self._mark_busy(target, got)
+        return got
+
+    def free_user_pages(self, memcg: MemCgroup, nid: int, nr_pages: int, kind: LruKind) -> int:
+        """A workload frees page cache or anon (truncate, munmap); returns pages freed."""
+        taken = self._lruvecs[memcg][nid].remove(kind, nr_pages)
+        n = sum(taken.values())
+        if n:
+            self.memcgs.uncharge(memcg, n, ChargeKind.USER)
+            self.nodes[nid].free_pages += n
+        return n
+
+    # -- charging and the page allocator ---------------------------------------------------
+
+    def charge(
+        self, memcg: MemCgroup, nr_pages: int, kind: ChargeKind, gfp: Gfp = GFP_KERNEL
+    ) -> bool:
+        """Charge ``memcg``, answering a breach as the profile's kernel does.
+
+        * a v1 kmem limit: the charge fails at once, no reclaim (the seed's cover letter);
+        * the memory limit or ``memory.max``: limit reclaim on the memcg that hit it, then a
+          retry, up to ``memcg_reclaim_retries`` times; then ``oom`` is counted and the
+          charge fails;
+        * ``memory.high``: the charge stands; each memcg over high reclaims its excess
+          (``mem_cgroup_handle_over_high`` on the way back to user space).
+        """
+        tree = self.memcgs
+        retries = self.profile.memcg_reclaim_retries
+        while True:
+            result = tree.charge(memcg, nr_pages, kind=kind)
+            if result.ok:
+                for over in result.high:
+                    self.reclaim_high(over.memcg, gfp)
+                return True
+            breach = result.breach
+            assert breach is not None
+            if breach.limit is LimitKind.KMEM_LIMIT:
+                self.vmstat["kmem_limit_fail"] += 1
+                return False
+            if self.profile.reclaim is ReclaimStyle.NONE or retries <= 0 or self._in_reclaim:
+                tree.memory_event(breach.memcg, "oom")
+                self.vmstat["memcg_oom"] += 1
+                return False
+            retries -= 1
+            try_to_free_mem_cgroup_pages(self, breach.memcg, max(nr_pages, breach.over), gfp)
+
+    def reclaim_high(self, memcg: MemCgroup, gfp: Gfp = GFP_KERNEL) -> int:
+        """Reclaim ``memcg`` down to ``memory.high`` (``reclaim_high`` / the high write loop)."""
+        total = 0
+        retries = self.profile.memcg_reclaim_retries
+        while memcg.usage > memcg.high and retries > 0 and not self._in_reclaim:
+            got = try_to_free_mem_cgroup_pages(
+                self, memcg, memcg.usage - memcg.high, gfp, reason="memcg_high"
+            )
+            total += got
+            if not got:
+                retries -= 1
+        return total
+
+    def set_high(self, memcg: MemCgroup, pages: int) -> int:
+        """Write ``memory.high``: store it, then reclaim down to it (v5.8+ ``memory_high_write``).
+        Returns the pages reclaimed."""
+        self.memcgs.set_high(memcg, pages)
+        return self.reclaim_high(memcg)
+
+    def set_max(self, memcg: MemCgroup, pages: int) -> int:
+        """Write ``memory.max``: store it, then reclaim down to it (``memory_max_write``)."""
+        self.memcgs.set_max(memcg, pages)
+        total = 0
+        retries = self.profile.memcg_reclaim_retries
+        while memcg.usage > memcg.max and retries > 0:
+            got = try_to_free_mem_cgroup_pages(self, memcg, memcg.usage - memcg.max, GFP_KERNEL)
+            total += got
+            if not got:
+                retries -= 1
+        if memcg.usage > memcg.max:
+            self.memcgs.memory_event(memcg, "oom")
+        return total
+
+    def memory_reclaim(self, memcg: MemCgroup, nr_pages: int) -> int:
+        """Write ``memory.reclaim``: proactive reclaim of ``nr_pages`` (v5.19+)."""
+        total = 0
+        retries = self.profile.memcg_reclaim_retries
+        while total < nr_pages and retries > 0:
+            got = try_to_free_mem_cgroup_pages(
+                self, memcg, nr_pages - total, GFP_KERNEL, reason="memory.reclaim"
+            )
+            total += got
+            if not got:
+                retries -= 1
+        return total
+
+    def zonelist(self, nid: int) -> tuple[int, ...]:
+        """Nodes in fallback order for an allocation preferring ``nid``."""
+        return (nid, *(n for n in range(self.nr_nodes) if n != nid))
+
+    def take_pages(
+        self, nid: int, nr_pages: int, gfp: Gfp = GFP_KERNEL, *, this_node: bool = False
+    ) -> int | None:
+        """Take ``nr_pages`` from the page allocator (``__alloc_pages``); returns the node.
+
+        The fast path takes the first node in fallback order that stays above its low
+        watermark; otherwise kswapd is woken on every node and the first node above min is
+        used; otherwise the allocator reclaims directly (a few rounds) and fails if that does
+        not help. ``this_node`` allows ``nid`` only (slab pages of a per-node cache).
+        """
+        order = (nid,) if this_node else self.zonelist(nid)
+        nodes = self.nodes
+        for n in order:
+            if nodes[n].free_pages - nr_pages >= nodes[n].wmark_low:
+                nodes[n].free_pages -= nr_pages
+                return n
+        for n in order:
+            self.wakeup_kswapd(n)
+        for n in order:
+            if nodes[n].free_pages - nr_pages >= nodes[n].wmark_min:
+                nodes[n].free_pages -= nr_pages
+                return n
+        if self._in_reclaim or self.profile.reclaim is ReclaimStyle.NONE:
+            return None
+        for _ in range(self.profile.memcg_reclaim_retries):
+            if not try_to_free_pages(self, nid, gfp, nr_pages):
+                break
+            for n in order:
+                if nodes[n].free_pages - nr_pages >= nodes[n].wmark_min:
+                    nodes[n].free_pages -= nr_pages
+                    return n
+        self.vmstat["alloc_fail"] += 1
+        return None
+
+    def wakeup_kswapd(self, nid: int) -> None:
+        """Wake kswapd on ``nid``; it runs as the next event (``wakeup_kswapd``)."""
+        if self.profile.reclaim is ReclaimStyle.NONE or self._kswapd_events[nid] is not None:
+            return
+        if self.nodes[nid].kswapd_failures >= 16:
+            return
+
+        def run() -> None:
+            self._kswapd_events[nid] = None
+            balance_pgdat(self, nid)
+
+        self._kswapd_events[nid] = self.clock.schedule(0.0, run, name=f"kswapd{nid}")
+
+    # -- slab pages --------------------------------------------------------------------------
+
+    def _slab_alloc_page(self, memcg: MemCgroup | None, nid: int, nr_pages: int) -> bool:
+        per_memcg = self.profile.slab.per_memcg_caches
+        if memcg is not None and per_memcg and not self.charge(memcg, nr_pages, ChargeKind.KMEM):
+            return False
+        if self.take_pages(nid, nr_pages, GFP_KERNEL, this_node=True) is None:
+            if memcg is not None and self.profile.slab.per_memcg_caches:
+                self.memcgs.uncharge(memcg, nr_pages, ChargeKind.KMEM)
+            return False
+        return True
+
+    def _slab_free_page(self, memcg: MemCgroup | None, nid: int, nr_pages: int) -> None:
+        if memcg is not None and self.profile.slab.per_memcg_caches:
+            self.memcgs.uncharge(memcg, nr_pages, ChargeKind.KMEM)
+        self.nodes[nid].free_pages += nr_pages
+
+    def _charge_kmem(self, memcg: MemCgroup, nr_pages: int) -> bool:
+        return self.charge(memcg, nr_pages, ChargeKind.KMEM)
+
+    def _uncharge_kmem(self, memcg: MemCgroup, nr_pages: int) -> None:
+        self.memcgs.uncharge(memcg, nr_pages, ChargeKind.KMEM)
+
+    # -- list_lrus ---------------------------------------------------------------------------
 
     def new_list_lru(
         self, *, memcg_aware: bool, shrinker: ShrinkerEntry | None = None, name: str = ""
@@ -108,10 +476,12 @@ class Simulation:
             lru.memcg_update_size(self.memcgs.kmem_array_size)
         if shrinker is not None and shrinker.id >= 0:
             shrinker_id = shrinker.id
+            busy = self._busy
 
             def set_shrinker_bit(memcg: MemCgroup | None, nid: int) -> None:
                 if memcg is not None:
                     memcg.shrinker_info[nid].set_bit(shrinker_id)
+                    busy[nid][memcg] = None
 
             lru.on_nonempty = set_shrinker_bit
         self.lrus.append(lru)
@@ -125,6 +495,7 @@ class Simulation:
     # -- memcg lifecycle ---------------------------------------------------------------------
 
     def _memcg_online(self, memcg: MemCgroup) -> None:
+        self._new_lruvecs(memcg)
         self.hooks.memcg_online(memcg, self)
 
     def _memcg_offline(self, memcg: MemCgroup) -> None:
@@ -132,14 +503,16 @@ class Simulation:
 
         The seed flushes the memcg's slab with ``memcg_drop_slab``; later kernels splice its
         list_lru lists into the parent's (``memcg_reparent_list_lrus``) and, from v5.13, add
-        its deferred shrinker work to the parent's (``reparent_shrinker_deferred``).
+        its deferred shrinker work to the parent's (``reparent_shrinker_deferred``). Where the
+        era moves user charges to the parent at offline (v3.14), the pages move with them.
         """
         parent = memcg.parent
+        assert parent is not None
         if self.profile.lru_layout.reparents:
             for lru in self.lrus:
                 if lru.memcg_aware:
                     lru.reparent(memcg, parent)
-            if self.profile.deferred is DeferredSlot.PER_MEMCG and parent is not None:
+            if self.profile.deferred is DeferredSlot.PER_MEMCG:
                 for nid in range(self.nr_nodes):
                     src = memcg.shrinker_info[nid].nr_deferred
                     dst = parent.shrinker_info[nid].nr_deferred
@@ -148,12 +521,59 @@ class Simulation:
                     src.clear()
         elif memcg.kmem_active and memcg.kmemcg_id >= 0:
             self.memcg_drop_slab(memcg)
+        if not self.memcgs.policy.user_pins_dying:
+            for nid in range(self.nr_nodes):
+                moved = self._lruvecs[memcg][nid].move_all_to(self._lruvecs[parent][nid])
+                if moved:
+                    self._mark_busy(parent, nid)
+        self.slab.memcg_offline(memcg)
         self.hooks.memcg_offline(memcg, self)
 
     def _memcg_free(self, memcg: MemCgroup) -> None:
+        self.slab.memcg_free(memcg)
+        self.vmpressure.forget(memcg)
         self.hooks.memcg_free(memcg, self)
+        lruvecs = self._lruvecs.pop(memcg)
+        parent = memcg.parent or self.memcgs.root
+        for nid, lruvec in enumerate(lruvecs):
+            if lruvec.nr_pages:  # pages the model still holds go to the parent
+                lruvec.move_all_to(self._lruvecs[parent][nid])
 
-    # -- slab reclaim entry points -----------------------------------------------------------
+    def _reap_dead(self, event: PressureEvent) -> None:
+        """The seed's 13/13: on every root vmpressure event, shrink dead memcgs' caches."""
+        dead = [m for m in self.memcgs.iter() if m.state is MemcgState.DYING]
+        if dead:
+            self.vmstat["dead_memcg_reaps"] += 1
+            self.slab.shrink_dead(dead)
+
+    def _pressure_event(self, event: PressureEvent) -> None:
+        self.vmstat[f"vmpressure_{event.level.label}"] += 1
+        self.hooks.vmpressure(event, self)
+
+    # -- reclaim entry points ----------------------------------------------------------------
+
+    def require_full_profile(self) -> None:
+        if self.profile.reclaim is ReclaimStyle.NONE:
+            raise ProfileError(
+                f"profile {self.profile.name!r} models the shrinker arithmetic only; reclaim "
+                "needs a full profile: v3.14-kmemcg-v15 or v6.7"
+            )
+
+    def finish_reclaim(self, sc: ScanControl) -> None:
+        """Book-keeping after a reclaim invocation: stats, the record, vmpressure work."""
+        self.vmstat[f"reclaim_{sc.reason}"] += 1
+        self.vmstat["pages_reclaimed"] += sc.nr_reclaimed
+        self.vmstat["slab_pages_reclaimed"] += sc.slab_pages
+        self.vmstat["slab_objects_freed"] += sc.slab_objects
+        self.vmstat["memcgs_walked"] += sc.memcgs_walked
+        record = record_of(sc, self.clock.now)
+        self.reclaims.append(record)
+        self.hooks.reclaim_done(record, self)
+        self._in_reclaim += 1
+        try:
+            self.vmpressure.run_pending()
+        finally:
+            self._in_reclaim -= 1
 
     def shrink_slab(
         self,
@@ -161,7 +581,7 @@ class Simulation:
         nid: int = 0,
         memcg: MemCgroup | None = None,
         pressure: Pressure | None = None,
-        gfp_mask: Any = GFP_KERNEL,
+        gfp_mask: Gfp = GFP_KERNEL,
         target_mem_cgroup: MemCgroup | None = None,
         nodes_to_scan: tuple[int, ...] | None = None,
     ) -> int:
@@ -191,3 +611,15 @@ class Simulation:
             self.vmstat["memcg_drop_slab_passes"] += 1
             if freed <= DROP_SLAB_THRESHOLD:
                 return total
+
+    def drop_caches(self) -> int:
+        """``echo 2 > /proc/sys/vm/drop_caches``; returns the objects freed."""
+        return drop_slab(self)
+
+    def kswapd_pending(self) -> bool:
+        return any(e is not None for e in self._kswapd_events)
+
+    def quiesce(self, limit: float = math.inf) -> None:
+        """Run scheduled work (kswapd, writeback) until nothing is due before ``limit``."""
+        while self.clock.peek() <= min(limit, self.clock.now):
+            self.clock.step()

@@ -1,356 +1,409 @@
-"""The built-in ``shrinkfw.vmscan`` plugin: ``do_shrink_slab`` and ``shrink_slab``.
+"""The reclaim driver, and the built-in ``shrinkfw.vmscan`` plugin.
 
-This module is registered in every simulation as an essential plugin. Its ``trylast`` hook
-implementations are the defaults of the protocol hooks; a research plugin replaces a phase by
-returning a value first, or wraps it.
+Models the callers of slab shrinking in mm/vmscan.c: the direct-reclaim priority loop
+(``do_try_to_free_pages``), memcg limit reclaim (``try_to_free_mem_cgroup_pages``), kswapd
+(``balance_pgdat``) and drop_caches (``drop_slab``). Two structures exist, chosen by the
+profile's :class:`~shrinkfw.profiles.ReclaimStyle`:
 
-* :func:`do_shrink_slab` models ``shrink_slab_node`` (linux v3.12-v3.18 mm/vmscan.c) and
-  ``do_shrink_slab`` (linux v3.19-v6.6 mm/vmscan.c, v6.7+ mm/shrinker.c) with the profile's
-  arithmetic from :mod:`shrinkfw.shrink_arith`.
-* :func:`shrink_slab` models the choice of shrinkers for one pass: ``shrink_slab`` of
-  mainline v3.14, of the kmemcg v15 patch set (``run_shrinker`` over the target subtree), of
-  v4.0 and v4.14, and the v4.19+ bitmap walk ``shrink_slab_memcg``.
+* ``ZONES_V3`` (v3.14 and the kmemcg v15 seed): ``shrink_zones`` reclaims LRU pages zone by
+  zone over the target's memcgs (``shrink_zone``), then calls ``shrink_slab`` once for all the
+  visited nodes with the ratio ``nr_scanned / lru_pages``; vmpressure is accounted per zone
+  pass for the target;
+* ``NODE_MEMCGS`` (v4.19+; v6.7): ``shrink_node`` walks the target's memcgs
+  (``shrink_node_memcgs``) and, for each, reclaims its LRU pages, calls ``shrink_slab`` for
+  (node, memcg) at the current priority and accounts vmpressure for that memcg; the node pass
+  then accounts vmpressure for the target subtree.
+
+Slab pages freed during a pass are credited to ``nr_reclaimed`` only when whole pages are
+freed (``reclaim_state->reclaimed_slab``), never per object.
+
+The modern walk visits only the memcgs with LRU pages or a shrinker bit on the node, in the
+kernel's pre-order: for every other memcg the kernel's work is a no-op (no pages to scan, an
+empty shrinker map, a zero vmpressure sample), so skipping them changes no result, and a pass
+costs the same with 10 or 10,000 empty memcgs. The kernel's own walk length is still counted
+(``memcgs_walked``) so the cost the kernel pays shows in the model's numbers.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+import attrs
 import pluggy
 
-from .errors import ContractViolation
-from .profiles import DeferredSlot, SlabDispatch
-from .shrink_arith import DeltaRule, Pressure, next_deferred, plan_scan
-from .shrinker import SHRINK_EMPTY, SHRINK_STOP, ShrinkControl
-from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+from .profiles import ReclaimStyle
+from .shrink_arith import DEF_PRIORITY, Pressure
+from .shrink_slab import SWAP_CLUSTER_MAX, do_shrink_slab, shrink_slab
+from .shrinker import GFP_KERNEL, Gfp, ShrinkControl
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from .memcg import MemCgroup
     from .registry import ShrinkerEntry
     from .sim import Simulation
 
-__all__ = ["SWAP_CLUSTER_MAX", "do_shrink_slab", "shrink_slab"]
-
-#: Pages per reclaim batch; ratio-era ``shrink_slab`` reads 0 pages scanned as this many.
-SWAP_CLUSTER_MAX = 32
+__all__ = [
+    "ReclaimRecord",
+    "ScanControl",
+    "balance_pgdat",
+    "do_try_to_free_pages",
+    "drop_slab",
+    "try_to_free_mem_cgroup_pages",
+]
 
 hookimpl = pluggy.HookimplMarker("shrinkfw")
 
-
-def _check_count(entry: ShrinkerEntry, value: object) -> int:
-    if type(value) is not int:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: count_objects must return an "
-            f"int, got {value!r}"
-        )
-    if value < 0:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: count_objects returned a "
-            f"negative count {value}"
-        )
-    return value
+#: kswapd gives up on a node after this many passes without progress (``MAX_RECLAIM_RETRIES``).
+MAX_RECLAIM_RETRIES: Final = 16
 
 
-def _check_scan(entry: ShrinkerEntry, value: object, sc: ShrinkControl, nr_to_scan: int) -> int:
-    if type(value) is not int or value < 0:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: scan_objects must return an "
-            f"int >= 0 or SHRINK_STOP, got {value!r}"
-        )
-    if not 0 < sc.nr_scanned <= nr_to_scan:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: scan_objects set nr_scanned "
-            f"to {sc.nr_scanned}; it may only lower it within 1..{nr_to_scan}, or the batch "
-            "loop could not make progress"
-        )
-    return value
+@attrs.define(slots=True, eq=False)
+class ScanControl:
+    """One reclaim invocation (``struct scan_control``).
 
-
-def _deferred(
-    sim: Simulation, entry: ShrinkerEntry, sc: ShrinkControl
-) -> tuple[dict[int, int] | list[int], int]:
-    """The ``nr_deferred`` container and key of this call.
-
-    Models the slot rule of ``xchg_nr_deferred`` / ``add_nr_deferred`` (linux v6.7+
-    mm/shrinker.c): per (memcg, node) for memcg-aware shrinkers called with a memcg from v5.13,
-    else ``shrinker->nr_deferred[nid]`` with nid 0 for shrinkers that are not NUMA-aware.
+    :ivar reason: ``"direct"``, ``"kswapd"``, ``"memcg_limit"``, ``"memcg_high"``,
+        ``"memory.reclaim"`` or ``"drop_caches"``.
+    :ivar nodes: the nodes this reclaim may take pages from.
     """
-    nid = sc.nid if entry.numa_aware else 0
-    memcg = sc.memcg
-    if memcg is not None and entry.memcg_aware and sim.profile.deferred is DeferredSlot.PER_MEMCG:
-        return memcg.shrinker_info[nid].nr_deferred, entry.id
-    return entry.nr_deferred, nid
+
+    reason: str
+    gfp_mask: Gfp
+    nr_to_reclaim: int
+    nodes: tuple[int, ...]
+    target_mem_cgroup: MemCgroup | None = None
+    priority: int = DEF_PRIORITY
+    may_writepage: bool = False
+    may_swap: bool = True
+    is_kswapd: bool = False
+    memcg_low_reclaim: bool = False
+    memcg_low_skipped: bool = False
+    nr_scanned: int = 0
+    nr_reclaimed: int = 0
+    # what the pass cost and did, for the record
+    slab_pages: int = 0
+    slab_objects: int = 0
+    memcgs_walked: int = 0
+    shrink_slab_calls: int = 0
 
 
-def do_shrink_slab(
-    sc: ShrinkControl, entry: ShrinkerEntry, pressure: Pressure, sim: Simulation
-) -> int:
-    """Invoke one shrinker once and return the objects it freed (or ``SHRINK_EMPTY``).
+@attrs.frozen(kw_only=True)
+class ReclaimRecord:
+    """What one reclaim invocation did, handed to ``shrinkfw_reclaim_done``.
 
-    Steps, as in every era: count; take all deferred work (``xchg`` with 0); size the scan
-    (:func:`~shrinkfw.shrink_arith.plan_scan`); ``mm_shrink_slab_start``; the batch loop
-    (``scan_objects`` with ``nr_to_scan = min(batch, total_scan)``, stopping at
-    ``SHRINK_STOP``); put unfinished work back by the era's rule; ``mm_shrink_slab_end``.
-
-    A count of ``SHRINK_EMPTY`` is passed up from v4.19 (``arith.shrink_empty``); older
-    profiles read it as 0, "nothing to do", as those kernels had no such value.
-
-    :raises ContractViolation: the shrinker returned a value the kernel contract forbids.
+    :ivar reason: why reclaim ran (see :class:`ScanControl`).
+    :ivar target: the memcg under limit reclaim, ``None`` for global reclaim.
+    :ivar nr_to_reclaim: the goal in pages.
+    :ivar nr_reclaimed: pages reclaimed: LRU pages plus freed slab pages.
+    :ivar nr_scanned: LRU pages scanned.
+    :ivar slab_pages: slab pages freed (``reclaimed_slab``).
+    :ivar slab_objects: objects the shrinkers reported freed.
+    :ivar priority: the lowest priority reached.
+    :ivar memcgs_walked: memcgs the kernel's walk visits (its cost; the model may visit fewer).
+    :ivar shrink_slab_calls: ``shrink_slab`` passes made.
+    :ivar time: simulated time of the invocation.
     """
-    arith = sim.profile.arith
-    shrinker = entry.shrinker
-    entry.count_calls += 1
-    freeable = _check_count(entry, shrinker.count_objects(sc))
-    if freeable == 0 or freeable == SHRINK_EMPTY:
-        return SHRINK_EMPTY if freeable == SHRINK_EMPTY and arith.shrink_empty else 0
 
-    slots, key = _deferred(sim, entry, sc)
-    nr = slots.get(key, 0) if isinstance(slots, dict) else slots[key]
-    slots[key] = 0
-    plan = plan_scan(
-        arith,
-        freeable=freeable,
-        nr=nr,
-        seeks=entry.seeks,
-        batch=entry.batch,
-        nr_scanned=pressure.nr_scanned,
-        nr_eligible=pressure.nr_eligible,
-        priority=pressure.priority,
+    reason: str
+    target: MemCgroup | None
+    nr_to_reclaim: int
+    nr_reclaimed: int
+    nr_scanned: int
+    slab_pages: int
+    slab_objects: int
+    priority: int
+    memcgs_walked: int
+    shrink_slab_calls: int
+    time: float
+
+
+# -- the two reclaim structures ---------------------------------------------------------------
+
+
+def _lru_scan(sim: Simulation, memcg: MemCgroup, nid: int, sc: ScanControl) -> tuple[int, int]:
+    """``shrink_lruvec`` for one (memcg, node); uncharges what it reclaims."""
+    if not sim.lruvec(memcg, nid).nr_pages:
+        return 0, 0
+    result = sim.reclaim_lru(memcg, nid, sc)
+    sc.nr_scanned += result.nr_scanned
+    sc.nr_reclaimed += result.nr_reclaimed
+    return result.nr_scanned, result.nr_reclaimed
+
+
+def _slab_pass(
+    sim: Simulation,
+    sc: ScanControl,
+    *,
+    nid: int,
+    memcg: MemCgroup | None,
+    pressure: Pressure,
+    nodes_to_scan: tuple[int, ...] | None = None,
+) -> None:
+    """One ``shrink_slab`` through the protocol hook, crediting freed slab pages."""
+    before = sim.slab.reclaimed_slab
+    freed = sim.hooks.shrink_slab(
+        ShrinkControl(
+            gfp_mask=sc.gfp_mask,
+            nid=nid,
+            memcg=memcg,
+            target_mem_cgroup=sc.target_mem_cgroup,
+            nodes_to_scan=nodes_to_scan,
+        ),
+        pressure,
+        sim,
     )
-    hooks = sim.hooks
-    if hooks.wants_shrink_slab_start:
-        hooks.shrink_slab_start(
-            ShrinkSlabStart(
-                shrinker=entry.name,
-                nid=sc.nid,
-                memcg=sc.memcg,
-                nr_objects_to_shrink=nr,
-                gfp_flags=sc.gfp_mask,
-                pgs_scanned=pressure.nr_scanned,
-                lru_pgs=pressure.nr_eligible,
-                cache_items=freeable,
-                delta=plan.delta,
-                total_scan=plan.total_scan,
-                priority=pressure.priority,
-            ),
+    pages = sim.slab.reclaimed_slab - before
+    sc.slab_objects += freed
+    sc.slab_pages += pages
+    sc.nr_reclaimed += pages
+    sc.shrink_slab_calls += 1
+
+
+def _shrink_zones_v3(sim: Simulation, sc: ScanControl) -> None:
+    """``shrink_zones`` + ``shrink_zone`` (linux v3.14 mm/vmscan.c; kmemcg v15 08/13)."""
+    target = sc.target_mem_cgroup
+    tree = sim.memcgs
+    walk = list(tree.iter(target))
+    # lru_pages: zone_reclaimable_pages for global reclaim; the seed sums the target
+    # subtree's reclaimable pages (mem_cgroup_zone_reclaimable_pages) for limit reclaim
+    lru_pages = sum(
+        sim.lruvec(memcg, nid).reclaimable(sc.may_swap) for nid in sc.nodes for memcg in walk
+    )
+    for nid in sc.nodes:
+        scanned0, reclaimed0 = sc.nr_scanned, sc.nr_reclaimed
+        for memcg in walk:
+            _lru_scan(sim, memcg, nid, sc)
+            sc.memcgs_walked += 1
+            if target is not None and sc.nr_reclaimed >= sc.nr_to_reclaim:
+                break
+        sim.vmpressure.vmpressure(
+            sc.gfp_mask,
+            target or tree.root,
+            sc.nr_scanned - scanned0,
+            sc.nr_reclaimed - reclaimed0,
+        )
+    if target is None or sim.profile.memcg_slab_reclaim:
+        if target is not None and not any(m.kmem_active for m in walk):
+            return  # memcg_kmem_should_reclaim: nothing kmem-active under the target
+        _slab_pass(
             sim,
+            sc,
+            nid=sc.nodes[0],
+            memcg=None,
+            pressure=Pressure(
+                priority=sc.priority, nr_scanned=sc.nr_scanned, nr_eligible=lru_pages
+            ),
+            nodes_to_scan=sc.nodes,
         )
 
-    total_scan = plan.total_scan
-    batch = plan.batch
-    tight = arith.tight_mem_loop
-    feedback = arith.nr_scanned_feedback
-    freed = scanned = 0
-    entry.invocations += 1
-    while total_scan >= batch or (tight and total_scan >= freeable):
-        nr_to_scan = batch if batch < total_scan else total_scan
-        sc.nr_to_scan = nr_to_scan
-        sc.nr_scanned = nr_to_scan
-        ret = shrinker.scan_objects(sc)
-        if ret == SHRINK_STOP:
-            break
-        ret = _check_scan(entry, ret, sc, nr_to_scan)
-        done = sc.nr_scanned if feedback else nr_to_scan
-        freed += ret
-        total_scan -= done
-        scanned += done
 
-    sim.vmstat["slabs_scanned"] += scanned
-    entry.scanned += scanned
-    entry.freed += freed
-    put = next_deferred(arith, plan, scanned=scanned, left=total_scan)
-    if put is None:
-        new_nr = slots.get(key, 0) if isinstance(slots, dict) else slots[key]
+def _memcgs_to_visit(sim: Simulation, target: MemCgroup, nid: int) -> list[MemCgroup]:
+    """The memcgs of ``target``'s subtree with work on ``nid``, in ``mem_cgroup_iter`` order."""
+    tree = sim.memcgs
+    busy = sim.busy_memcgs(nid)
+    if target.is_root:
+        chosen = [target, *(m for m in busy if m is not target)]
     else:
-        new_nr = (slots.get(key, 0) if isinstance(slots, dict) else slots[key]) + put
-        slots[key] = new_nr
-    if hooks.wants_shrink_slab_end:
-        hooks.shrink_slab_end(
-            ShrinkSlabEnd(
-                shrinker=entry.name,
-                nid=sc.nid,
-                memcg=sc.memcg,
-                unused_scan_cnt=nr,
-                new_scan_cnt=new_nr,
-                total_scan=total_scan,
-                retval=freed,
-                scanned=scanned,
-            ),
-            sim,
-        )
-    return freed
+        chosen = [m for m in busy if m is target or m.is_descendant_of(target)]
+    chosen.sort(key=tree.preorder_index)
+    return chosen
 
 
-# -- shrink_slab: which shrinkers a pass visits -------------------------------------------------
-
-
-def _nodes(sc: ShrinkControl) -> tuple[int, ...]:
-    return sc.nodes_to_scan if sc.nodes_to_scan is not None else (sc.nid,)
-
-
-def _run_shrinker_v3(
-    sc: ShrinkControl, entry: ShrinkerEntry, pressure: Pressure, sim: Simulation
-) -> int:
-    """One shrinker of a v3.x pass: once on nid 0, or once per node of ``nodes_to_scan``.
-
-    Models the per-shrinker body of ``shrink_slab`` (linux v3.14 mm/vmscan.c) and
-    ``run_shrinker`` (kmemcg v15 08/13): a per-memcg call is always made on nid 0.
-    """
-    call = sim.hooks.do_shrink_slab
-    memcg = sc.memcg
-    if not entry.numa_aware or memcg is not None:
-        return _nonneg(call(_with(sc, nid=0, memcg=memcg), entry, pressure, sim))
-    return sum(
-        _nonneg(call(_with(sc, nid=nid, memcg=None), entry, pressure, sim)) for nid in _nodes(sc)
-    )
-
-
-def _nonneg(freed: int) -> int:
-    return 0 if freed == SHRINK_EMPTY else freed
-
-
-def _with(sc: ShrinkControl, *, nid: int, memcg: MemCgroup | None) -> ShrinkControl:
-    """A fresh ``shrink_control`` per call, as the kernel builds one per shrinker."""
-    return ShrinkControl(
-        gfp_mask=sc.gfp_mask,
-        nid=nid,
-        memcg=memcg,
-        target_mem_cgroup=sc.target_mem_cgroup,
-        nodes_to_scan=sc.nodes_to_scan,
-    )
-
-
-def _kmem_subtree(sim: Simulation, target: MemCgroup | None) -> Iterator[MemCgroup]:
-    for memcg in sim.memcgs.iter(target):
-        if memcg.kmem_active and memcg.kmemcg_id >= 0:
-            yield memcg
-
-
-def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
-    """Run one slab-shrinking pass; the profile's ``dispatch`` picks the shrinkers.
-
-    Ratio eras read ``pressure.nr_scanned == 0`` as ``SWAP_CLUSTER_MAX`` pages.
-
-    * ``NODE_ONLY`` (mainline v3.14 ``shrink_slab``): every shrinker, in registration order,
-      on the nodes of ``sc.nodes_to_scan``; nothing for a memcg (limit reclaim never shrinks
-      slab in mainline v3.14).
-    * ``KMEMCG_V15`` (kmemcg v15 08/13 ``shrink_slab``): unaware shrinkers only without a
-      target, with memcg NULL; aware ones for memcg NULL when there is no target, then for
-      every kmem-active memcg of the target subtree (the whole tree without one), on nid 0.
-    * ``MEMCG_LOOP`` (v4.0): a memcg pass runs only memcg-aware shrinkers and only for a
-      kmem-active memcg; the NULL pass runs all shrinkers on the global lists.
-    * ``ROOT_PASS`` (v4.14): a memcg pass (root included) runs memcg-aware shrinkers of an
-      online memcg, the NULL pass only the unaware ones.
-    * ``BITMAP`` (v4.19+ ``shrink_slab`` / ``shrink_slab_memcg``): the root pass runs every
-      shrinker; a non-root memcg runs only the shrinkers whose bit is set in its
-      ``shrinker_info[nid].map``; a ``SHRINK_EMPTY`` count clears the bit, then the shrinker
-      is called once more and the bit set again unless it is still empty.
-    """
-    dispatch = sim.profile.dispatch
-    if sim.profile.arith.delta_rule is DeltaRule.RATIO and pressure.nr_scanned == 0:
-        # "if (nr_pages_scanned == 0) nr_pages_scanned = SWAP_CLUSTER_MAX;"
-        pressure = Pressure(
-            priority=pressure.priority,
-            nr_scanned=SWAP_CLUSTER_MAX,
-            nr_eligible=pressure.nr_eligible,
-        )
-    registry = sim.shrinkers
-    call = sim.hooks.do_shrink_slab
-    memcg = sc.memcg
-    freed = 0
-    if dispatch is SlabDispatch.NODE_ONLY:
-        if memcg is not None or sc.target_mem_cgroup is not None:
-            return 0
-        for entry in registry.entries:
-            freed += _run_shrinker_v3(sc, entry, pressure, sim)
-        return freed
-
-    if dispatch is SlabDispatch.KMEMCG_V15:
-        target = sc.target_mem_cgroup
-        for entry in list(registry.entries):
-            if not entry.memcg_aware:
-                if target is None:
-                    freed += _run_shrinker_v3(
-                        _with(sc, nid=sc.nid, memcg=None), entry, pressure, sim
-                    )
-                continue
-            if target is None:
-                freed += _run_shrinker_v3(_with(sc, nid=sc.nid, memcg=None), entry, pressure, sim)
-            for child in _kmem_subtree(sim, target):
-                freed += _run_shrinker_v3(_with(sc, nid=0, memcg=child), entry, pressure, sim)
-        return freed
-
-    nid = sc.nid
-    if dispatch is SlabDispatch.MEMCG_LOOP:
-        if memcg is not None and not memcg.kmem_active:
-            return 0
-        for entry in list(registry.entries):
-            if memcg is not None and not entry.memcg_aware:
-                continue
-            freed += _nonneg(
-                call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim)
-            )
-        return freed
-
-    if dispatch is SlabDispatch.ROOT_PASS:
-        if memcg is not None and not memcg.online:
-            return 0
-        for entry in list(registry.entries):
-            if (memcg is not None) != entry.memcg_aware:
-                continue
-            freed += _nonneg(
-                call(_with(sc, nid=_slot_nid(entry, nid), memcg=memcg), entry, pressure, sim)
-            )
-        return freed
-
-    # BITMAP
-    if memcg is None:
-        memcg = sim.memcgs.root
-    if not memcg.is_root:
-        return _shrink_slab_memcg(sc, memcg, pressure, sim)
-    for entry in list(registry.entries):
-        freed += _nonneg(call(_with(sc, nid=nid, memcg=memcg), entry, pressure, sim))
-    return freed
-
-
-def _slot_nid(entry: ShrinkerEntry, nid: int) -> int:
-    """v4.0-v4.18 ``shrink_slab`` sets ``sc.nid = 0`` for shrinkers that are not NUMA-aware.
-
-    From v4.19 the call keeps the real node in ``sc->nid``; only the deferred slot uses node 0
-    (``do_shrink_slab``), which :func:`_deferred` does for every era.
-    """
-    return nid if entry.numa_aware else 0
-
-
-def _shrink_slab_memcg(
-    sc: ShrinkControl, memcg: MemCgroup, pressure: Pressure, sim: Simulation
-) -> int:
-    """Models ``shrink_slab_memcg`` (linux v4.19+ mm/vmscan.c, v6.7+ mm/shrinker.c)."""
-    if not memcg.online:
-        return 0
-    nid = sc.nid
-    info = memcg.shrinker_info[nid]
-    registry = sim.shrinkers
-    call = sim.hooks.do_shrink_slab
-    freed = 0
-    for shrinker_id in list(info.iter_bits()):
-        entry = registry.by_id(shrinker_id)
-        if entry is None:
-            info.clear_bit(shrinker_id)
+def _shrink_node(sim: Simulation, nid: int, sc: ScanControl) -> None:
+    """``shrink_node`` + ``shrink_node_memcgs`` (linux v6.7 mm/vmscan.c)."""
+    tree = sim.memcgs
+    target = sc.target_mem_cgroup or tree.root
+    scanned0, reclaimed0 = sc.nr_scanned, sc.nr_reclaimed
+    sc.memcgs_walked += tree.subtree_size(target)
+    pressure = Pressure(priority=sc.priority)
+    for memcg in _memcgs_to_visit(sim, target, nid):
+        if tree.below_min(memcg, target):
             continue
-        sub = _with(sc, nid=nid, memcg=memcg)
-        ret = call(sub, entry, pressure, sim)
-        if ret == SHRINK_EMPTY:
-            info.clear_bit(shrinker_id)
-            ret = call(_with(sc, nid=nid, memcg=memcg), entry, pressure, sim)
-            if ret == SHRINK_EMPTY:
-                ret = 0
-            else:
-                info.set_bit(shrinker_id)
-        freed += ret
-    return freed
+        if tree.below_low(memcg, target):
+            if not sc.memcg_low_reclaim:
+                sc.memcg_low_skipped = True
+                continue
+            tree.memory_event(memcg, "low")
+        s0, r0 = sc.nr_scanned, sc.nr_reclaimed
+        _lru_scan(sim, memcg, nid, sc)
+        _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=pressure)
+        sim.vmpressure.vmpressure(
+            sc.gfp_mask, memcg, sc.nr_scanned - s0, sc.nr_reclaimed - r0, tree=False
+        )
+    sim.vmpressure.vmpressure(
+        sc.gfp_mask, target, sc.nr_scanned - scanned0, sc.nr_reclaimed - reclaimed0, tree=True
+    )
+
+
+def _shrink_zones(sim: Simulation, sc: ScanControl) -> None:
+    if sim.profile.reclaim is ReclaimStyle.ZONES_V3:
+        _shrink_zones_v3(sim, sc)
+    else:
+        for nid in sc.nodes:
+            _shrink_node(sim, nid, sc)
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+
+def do_try_to_free_pages(sim: Simulation, sc: ScanControl) -> int:
+    """The direct-reclaim priority loop, 12 down to 0 (``do_try_to_free_pages``).
+
+    Each round: ``vmpressure_prio``, reset ``nr_scanned``, reclaim the nodes; stop once
+    ``nr_to_reclaim`` pages are reclaimed; allow writeback below ``DEF_PRIORITY - 2``. In
+    v6.7, a round that reclaimed nothing because protected memcgs were skipped is retried with
+    ``memory.low`` ignored.
+    """
+    sim.require_full_profile()
+    start = sc.priority
+    while True:
+        sc.priority = start
+        while sc.priority >= 0:
+            sim.vmpressure.vmpressure_prio(sc.gfp_mask, sc.target_mem_cgroup, sc.priority)
+            sc.nr_scanned = 0
+            _shrink_zones(sim, sc)
+            if sc.nr_reclaimed >= sc.nr_to_reclaim:
+                break
+            if sc.priority < DEF_PRIORITY - 2:
+                sc.may_writepage = True
+            sc.priority -= 1
+        if sc.nr_reclaimed or not sc.memcg_low_skipped or sc.memcg_low_reclaim:
+            break
+        sc.memcg_low_reclaim = True
+        sc.memcg_low_skipped = False
+    sim.finish_reclaim(sc)
+    return sc.nr_reclaimed
+
+
+def try_to_free_pages(sim: Simulation, nid: int, gfp: Gfp, nr_pages: int) -> int:
+    """Global direct reclaim for an allocation on ``nid`` (``try_to_free_pages``)."""
+    sc = ScanControl(
+        reason="direct",
+        gfp_mask=gfp,
+        nr_to_reclaim=SWAP_CLUSTER_MAX,
+        nodes=sim.zonelist(nid),
+        may_swap=sim.swap_enabled,
+    )
+    return do_try_to_free_pages(sim, sc)
+
+
+def try_to_free_mem_cgroup_pages(
+    sim: Simulation,
+    memcg: MemCgroup,
+    nr_pages: int,
+    gfp: Gfp = GFP_KERNEL,
+    *,
+    reason: str = "memcg_limit",
+) -> int:
+    """Limit reclaim in ``memcg``'s subtree (``try_to_free_mem_cgroup_pages``).
+
+    v3.14 asks for ``SWAP_CLUSTER_MAX`` pages; later kernels for
+    ``max(nr_pages, SWAP_CLUSTER_MAX)``. The memcg's pages may sit on any node.
+    """
+    goal = SWAP_CLUSTER_MAX
+    if sim.profile.reclaim is ReclaimStyle.NODE_MEMCGS:
+        goal = max(nr_pages, SWAP_CLUSTER_MAX)
+    sc = ScanControl(
+        reason=reason,
+        gfp_mask=gfp,
+        nr_to_reclaim=goal,
+        nodes=tuple(range(sim.nr_nodes)),
+        target_mem_cgroup=memcg,
+        may_swap=sim.swap_enabled,
+    )
+    return do_try_to_free_pages(sim, sc)
+
+
+def balance_pgdat(sim: Simulation, nid: int) -> int:
+    """kswapd on ``nid`` until the node is balanced (``balance_pgdat``).
+
+    Priority starts at 12 and falls when a round reclaimed nothing or scanned its whole goal;
+    v3.14 calls ``shrink_slab`` for the node after its zone (``kswapd_shrink_zone``), v6.7
+    through ``shrink_node``. kswapd gives up after :data:`MAX_RECLAIM_RETRIES` fruitless runs
+    until an allocation succeeds again.
+    """
+    sim.require_full_profile()
+    node = sim.nodes[nid]
+    if node.balanced():
+        return 0
+    goal = max(node.wmark_high - node.free_pages, SWAP_CLUSTER_MAX)
+    sc = ScanControl(
+        reason="kswapd",
+        gfp_mask=GFP_KERNEL,
+        nr_to_reclaim=goal,
+        nodes=(nid,),
+        may_swap=sim.swap_enabled,
+        is_kswapd=True,
+        may_writepage=True,
+    )
+    while sc.priority >= 0 and not node.balanced():
+        reclaimed0 = sc.nr_reclaimed
+        sc.nr_scanned = 0
+        _shrink_zones(sim, sc)
+        progress = sc.nr_reclaimed - reclaimed0
+        if not progress or sc.nr_scanned >= sc.nr_to_reclaim:
+            sc.priority -= 1
+    sc.priority = max(sc.priority, 0)
+    node.kswapd_failures = 0 if sc.nr_reclaimed else node.kswapd_failures + 1
+    sim.finish_reclaim(sc)
+    return sc.nr_reclaimed
+
+
+def drop_slab(sim: Simulation) -> int:
+    """``echo 2 > /proc/sys/vm/drop_caches``: shrink every slab cache to the bone.
+
+    v3.14: ``shrink_slab`` with the ratio 1000/1000 over all nodes until a pass frees at most
+    10 objects (with the seed, memcg-aware shrinkers also walk every kmem-active memcg).
+    v5.x+: per node, every memcg at priority 0, repeated while ``(freed >> shift++) > 1``.
+    Returns the objects freed.
+    """
+    sc = ScanControl(
+        reason="drop_caches",
+        gfp_mask=GFP_KERNEL,
+        nr_to_reclaim=0,
+        nodes=tuple(range(sim.nr_nodes)),
+        priority=0,
+    )
+    total = 0
+    if sim.profile.reclaim is ReclaimStyle.ZONES_V3:
+        while True:
+            before = sc.slab_objects
+            _slab_pass(
+                sim, sc, nid=0, memcg=None, pressure=Pressure.drop_caches(), nodes_to_scan=sc.nodes
+            )
+            freed = sc.slab_objects - before
+            total += freed
+            if freed <= 10:
+                break
+    else:
+        for nid in sc.nodes:
+            shift = 0
+            while True:
+                before = sc.slab_objects
+                for memcg in _memcgs_to_visit(sim, sim.memcgs.root, nid):
+                    _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=Pressure(priority=0))
+                sc.memcgs_walked += len(sim.memcgs)
+                freed = sc.slab_objects - before
+                total += freed
+                if (freed >> shift) <= 1:
+                    break
+                shift += 1
+    sim.finish_reclaim(sc)
+    return total
+
+
+def record_of(sc: ScanControl, time: float) -> ReclaimRecord:
+    return ReclaimRecord(
+        reason=sc.reason,
+        target=sc.target_mem_cgroup,
+        nr_to_reclaim=sc.nr_to_reclaim,
+        nr_reclaimed=sc.nr_reclaimed,
+        nr_scanned=sc.nr_scanned,
+        slab_pages=sc.slab_pages,
+        slab_objects=sc.slab_objects,
+        priority=sc.priority,
+        memcgs_walked=sc.memcgs_walked,
+        shrink_slab_calls=sc.shrink_slab_calls,
+        time=time,
+    )
 
 
 # -- the built-in hook implementations ---------------------------------------------------------
