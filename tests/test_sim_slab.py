@@ -14,6 +14,7 @@ from shrinkfw import (
     ListLRU,
     LRUItem,
     LRUList,
+    LRUStatus,
     MemCgroup,
     MemcgState,
     Pressure,
@@ -56,7 +57,7 @@ class LruShrinker:
         return self.lru.shrink_walk(sc, self._isolate)
 
     @staticmethod
-    def _isolate(item: Obj, lst: LRUList) -> int:
+    def _isolate(item: Obj, lst: LRUList) -> LRUStatus:
         lst.isolate(item)
         return LRU_REMOVED
 

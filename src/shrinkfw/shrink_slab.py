@@ -98,6 +98,8 @@ def do_shrink_slab(
     arith = sim.profile.arith
     shrinker = entry.shrinker
     entry.count_calls += 1
+    vmstat = sim.vmstat
+    vmstat["count_objects_calls"] += 1
     freeable = _check_count(entry, shrinker.count_objects(sc))
     if freeable == 0 or freeable == SHRINK_EMPTY:
         return SHRINK_EMPTY if freeable == SHRINK_EMPTY and arith.shrink_empty else 0
@@ -153,7 +155,8 @@ def do_shrink_slab(
         total_scan -= done
         scanned += done
 
-    sim.vmstat["slabs_scanned"] += scanned
+    vmstat["slabs_scanned"] += scanned
+    vmstat["shrinker_invocations"] += 1
     entry.scanned += scanned
     entry.freed += freed
     put = next_deferred(arith, plan, scanned=scanned, left=total_scan)

@@ -413,9 +413,12 @@ class Simulation:
                 return n
         if self._in_reclaim or self.profile.reclaim is ReclaimStyle.NONE:
             return None
-        for _ in range(self.profile.memcg_reclaim_retries):
+        # one reclaim round per SWAP_CLUSTER_MAX-ish chunk, as order-0 allocations would
+        # run it; give up after a few rounds without progress (should_reclaim_retry)
+        failures = 0
+        while failures <= self.profile.memcg_reclaim_retries:
             if not try_to_free_pages(self, nid, gfp, nr_pages):
-                break
+                failures += 1
             for n in order:
                 if nodes[n].free_pages - nr_pages >= nodes[n].wmark_min:
                     nodes[n].free_pages -= nr_pages
@@ -566,7 +569,7 @@ class Simulation:
         self.vmstat["slab_pages_reclaimed"] += sc.slab_pages
         self.vmstat["slab_objects_freed"] += sc.slab_objects
         self.vmstat["memcgs_walked"] += sc.memcgs_walked
-        record = record_of(sc, self.clock.now)
+        record = record_of(sc, self.clock.now, self.vmstat["count_objects_calls"])
         self.reclaims.append(record)
         self.hooks.reclaim_done(record, self)
         self._in_reclaim += 1

@@ -83,6 +83,8 @@ class ScanControl:
     slab_objects: int = 0
     memcgs_walked: int = 0
     shrink_slab_calls: int = 0
+    #: ``vmstat["count_objects_calls"]`` when the invocation began
+    count_calls_start: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +101,8 @@ class ReclaimRecord:
     :ivar priority: the lowest priority reached.
     :ivar memcgs_walked: memcgs the kernel's walk visits (its cost; the model may visit fewer).
     :ivar shrink_slab_calls: ``shrink_slab`` passes made.
+    :ivar count_calls: ``count_objects`` calls made: the (memcg, shrinker) pairs the passes
+        visited.
     :ivar time: simulated time of the invocation.
     """
 
@@ -112,6 +116,7 @@ class ReclaimRecord:
     priority: int
     memcgs_walked: int
     shrink_slab_calls: int
+    count_calls: int
     time: float
 
 
@@ -276,6 +281,7 @@ def do_try_to_free_pages(sim: Simulation, sc: ScanControl) -> int:
 def try_to_free_pages(sim: Simulation, nid: int, gfp: Gfp, nr_pages: int) -> int:
     """Global direct reclaim for an allocation on ``nid`` (``try_to_free_pages``)."""
     sc = ScanControl(
+        count_calls_start=sim.vmstat["count_objects_calls"],
         reason="direct",
         gfp_mask=gfp,
         nr_to_reclaim=SWAP_CLUSTER_MAX,
@@ -302,6 +308,7 @@ def try_to_free_mem_cgroup_pages(
     if sim.profile.reclaim is ReclaimStyle.NODE_MEMCGS:
         goal = max(nr_pages, SWAP_CLUSTER_MAX)
     sc = ScanControl(
+        count_calls_start=sim.vmstat["count_objects_calls"],
         reason=reason,
         gfp_mask=gfp,
         nr_to_reclaim=goal,
@@ -326,6 +333,7 @@ def balance_pgdat(sim: Simulation, nid: int) -> int:
         return 0
     goal = max(node.wmark_high - node.free_pages, SWAP_CLUSTER_MAX)
     sc = ScanControl(
+        count_calls_start=sim.vmstat["count_objects_calls"],
         reason="kswapd",
         gfp_mask=GFP_KERNEL,
         nr_to_reclaim=goal,
@@ -355,7 +363,9 @@ def drop_slab(sim: Simulation) -> int:
     v5.x+: per node, every memcg at priority 0, repeated while ``(freed >> shift++) > 1``.
     Returns the objects freed.
     """
+    sim.require_full_profile()
     sc = ScanControl(
+        count_calls_start=sim.vmstat["count_objects_calls"],
         reason="drop_caches",
         gfp_mask=GFP_KERNEL,
         nr_to_reclaim=0,
@@ -390,7 +400,7 @@ def drop_slab(sim: Simulation) -> int:
     return total
 
 
-def record_of(sc: ScanControl, time: float) -> ReclaimRecord:
+def record_of(sc: ScanControl, time: float, count_calls: int) -> ReclaimRecord:
     return ReclaimRecord(
         reason=sc.reason,
         target=sc.target_mem_cgroup,
@@ -402,6 +412,7 @@ def record_of(sc: ScanControl, time: float) -> ReclaimRecord:
         priority=sc.priority,
         memcgs_walked=sc.memcgs_walked,
         shrink_slab_calls=sc.shrink_slab_calls,
+        count_calls=count_calls - sc.count_calls_start,
         time=time,
     )
 
