@@ -290,3 +290,26 @@ def test_dying_memcg_pinned_by_page_cache_in_v6_7_until_reclaimed() -> None:
     assert sim.memcgs.nr_dying_descendants(parent) == 0
     assert parent.usage == 0
     assert sim.memcgs.charge(parent, 1, kind=ChargeKind.USER).ok
+
+
+# -- cost accounting (Tkhai 2018: all-pairs walk vs the shrinker bitmap) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("profile", "low", "high"), [("v3.14-kmemcg-v15", 4000, None), ("v6.7", 0, 40)]
+)
+def test_drop_caches_cost_with_thousands_of_memcgs(
+    profile: str, low: int, high: int | None
+) -> None:
+    sim = make_sim(profile, memory=1 << 30)
+    dcache = ObjectCacheShrinker(sim, "dentry")
+    memcgs = [kmem_memcg(sim, f"m{i}") for i in range(4000)]
+    for memcg in memcgs[::400]:
+        dcache.alloc(memcg, 100)
+    sim.drop_caches()
+    record = sim.reclaims[-1]
+    assert record.count_calls >= low
+    if high is not None:  # only the 10 populated memcgs and the root are visited
+        assert record.count_calls <= high
+        assert record.memcgs_walked >= 4000  # what the kernel's walk itself costs
+    assert dcache.count() == 0

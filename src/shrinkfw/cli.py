@@ -7,6 +7,7 @@ gets one line naming the file, line and field, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -58,16 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
     trace_sub.required = True
     trace_cli.register(trace_sub)
 
-    profiles = sub.add_parser("profiles", help="list the kernel profiles")
+    profiles = sub.add_parser("profiles", help="list the kernel profiles and what each models")
+    profiles.add_argument("-v", "--verbose", action="store_true", help="what each models")
     profiles.set_defaults(func=_profiles)
     return parser
 
 
 def _profiles(args: argparse.Namespace) -> int:
-    from .profiles import PROFILES
+    from .profiles import DEFAULT_PROFILE, PROFILES
 
     for profile in PROFILES.values():
-        print(f"{profile.name:<20} {profile.era:<7} {profile.summary}")
+        default = " (default)" if profile.name == DEFAULT_PROFILE else ""
+        print(f"{profile.name:<18} {profile.era:<7} {profile.scope:<10} {profile.summary}{default}")
+        if args.verbose:
+            for line in profile.modelled:
+                print(f"{'':<18}   models: {line}")
+            for line in profile.not_modelled:
+                print(f"{'':<18}   does not model: {line}")
     return EXIT_OK
 
 
@@ -83,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("shrinkfw: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
     return code
 
 

@@ -154,8 +154,9 @@ class KernelProfile:
 
 
 _ARITH_ONLY: Final = (
-    "page LRU reclaim, vmpressure and the memcg walk are not modelled for this kernel: "
-    "use it for do_shrink_slab arithmetic, deferral and trace checks",
+    "the reclaim driver (page LRU reclaim, kswapd, memcg limit reclaim, vmpressure) does not "
+    "run on this profile; its do_shrink_slab arithmetic, deferral slots, shrink_slab "
+    "dispatch, list_lru layout and trace format do",
 )
 
 PROFILES: Final[dict[str, KernelProfile]] = {
@@ -213,6 +214,18 @@ PROFILES: Final[dict[str, KernelProfile]] = {
                 "one list per kmem-active memcg indexed by kmemcg_id, array growth",
                 "memcg-aware shrinkers scanned on nid 0, sharing nr_deferred[0]",
                 "kmemcg_id released when the dead memcg is freed",
+                "zone-walk reclaim: LRU pages per memcg, then one ratio shrink_slab",
+                "slab shrinking on memcg limit reclaim (memcg_kmem_should_reclaim)",
+                "kmem limit below the user limit fails without reclaim",
+                "memcg_drop_slab flush at offline; dead memcgs pinned by their slab pages",
+                "v3.14 vmpressure propagation and in-kernel events; the 13/13 root reaper",
+            ),
+            not_modelled=(
+                "the reclaim cookie's round-robin memcg position (every walk starts at the target)",
+                "the shrinker_rwsem trylock bail-out (no concurrency in the model)",
+                "asynchronous per-memcg cache creation (first objects go to the memcg cache)",
+                "swap accounting, memsw limits, use_hierarchy=0",
+                "compaction, high-order allocations, watermark boosting",
             ),
         ),
         KernelProfile(
@@ -310,6 +323,17 @@ PROFILES: Final[dict[str, KernelProfile]] = {
                 "simplified do_shrink_slab, per-memcg nr_deferred reparented on offline",
                 "xarray list_lru with kmemcg_id = memcg id, dead lists retry on the parent",
                 "shrinker bitmap dispatch with SHRINK_EMPTY clearing and re-check",
+                "shrink_node_memcgs: LRU, slab and vmpressure per memcg; memory.min/low",
+                "objcg slab accounting: slab no longer pins dying memcgs, page cache does",
+                "memory.high / memory.max / memory.reclaim writes reclaim synchronously",
+                "vmpressure modes (default, hierarchy, local) and socket pressure",
+            ),
+            not_modelled=(
+                "MGLRU (lru_gen) and the v6.10 shared direct-reclaim memcg iterator",
+                "effective memory.min/low propagation (a memcg's own values are used)",
+                "memcg OOM kills: a failed charge is counted as an oom event only",
+                "PSI, throttling delays of memory.high, swap",
+                "compaction, high-order allocations, watermark boosting",
             ),
         ),
     )
