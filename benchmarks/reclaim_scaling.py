@@ -85,9 +85,7 @@ class Recorder:
 
 def pluggy_share() -> float:
     """Run memcg-limit reclaim repeatedly with a recorder plugin; pluggy's share of time."""
-    sim = Simulation.build(
-        profile="v6.7", autoload=False, memory=2 << 30, plugins=[Recorder()]
-    )
+    sim = Simulation.build(profile="v6.7", autoload=False, memory=2 << 30, plugins=[Recorder()])
     caches = [ObjectCacheShrinker(sim, f"cache{i}") for i in range(SHRINKERS)]
     boxes = [sim.memcgs.create(f"box{i}") for i in range(BUSY_MEMCGS)]
     for box in boxes:
@@ -102,9 +100,7 @@ def pluggy_share() -> float:
     stats = pstats.Stats(profiler)
     rows = stats.stats.items()  # type: ignore[attr-defined]
     in_pluggy = sum(row[2] for (filename, _, _), row in rows if "/pluggy/" in filename)
-    in_reclaim = sum(
-        row[3] for (_, _, func), row in rows if func == "do_try_to_free_pages"
-    )
+    in_reclaim = sum(row[3] for (_, _, func), row in rows if func == "do_try_to_free_pages")
     total = stats.total_tt  # type: ignore[attr-defined]
     print(
         f"  reclaim-heavy run: {total:.2f} s profiled, {in_reclaim / total:.0%} of it in "
