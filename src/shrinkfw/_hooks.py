@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+    from .vfs import FsTypeRegistry, SuperBlock
     from .vmpressure import PressureEvent
     from .vmscan import ReclaimRecord
 
@@ -109,6 +110,32 @@ class Hooks:
                 )
             finally:
                 registry.current_plugin = None
+
+    def register_fs_types(self, registry: FsTypeRegistry, sim: Simulation) -> None:
+        """Call each plugin's ``shrinkfw_register_fs_types`` in plugin-name order."""
+        impls = self._hook.shrinkfw_register_fs_types.get_hookimpls()
+        for impl in sorted(impls, key=lambda i: i.plugin_name):
+            registry.current_plugin = impl.plugin_name
+            try:
+                impl.function(
+                    **{arg: {"registry": registry, "sim": sim}[arg] for arg in impl.argnames}
+                )
+            finally:
+                registry.current_plugin = None
+
+    def prune_dcache_sb(self, sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int:
+        result: int | None = self._hook.shrinkfw_prune_dcache_sb(sb=sb, sc=sc, sim=sim)
+        return result or 0
+
+    def prune_icache_sb(self, sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int:
+        result: int | None = self._hook.shrinkfw_prune_icache_sb(sb=sb, sc=sc, sim=sim)
+        return result or 0
+
+    def mount(self, sb: SuperBlock, sim: Simulation) -> None:
+        self._hook.shrinkfw_mount(sb=sb, sim=sim)
+
+    def umount(self, sb: SuperBlock, sim: Simulation) -> None:
+        self._hook.shrinkfw_umount(sb=sb, sim=sim)
 
     def configure(self, sim: Simulation) -> None:
         self._hook.shrinkfw_configure(sim=sim)

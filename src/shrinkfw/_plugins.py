@@ -19,7 +19,7 @@ __all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL_PLUGINS", "PluginManager", "make_plug
 #: The entry-point group plugins register under.
 ENTRY_POINT_GROUP: Final = "shrinkfw"
 #: Built-in plugins holding the default implementations of the protocol hooks.
-ESSENTIAL_PLUGINS: Final = ("shrinkfw.vmscan",)
+ESSENTIAL_PLUGINS: Final = ("shrinkfw.vmscan", "shrinkfw.vfs")
 
 
 class PluginManager(pluggy.PluginManager):

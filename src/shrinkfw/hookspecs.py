@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
+    from .vfs import FsTypeRegistry, SuperBlock
     from .vmpressure import PressureEvent
     from .vmscan import ReclaimRecord
 
@@ -66,6 +67,19 @@ def shrinkfw_register_shrinkers(registry: ShrinkerRegistry, sim: Simulation) -> 
 
     :param registry: collects shrinkers; rejects malformed ones and duplicate names.
     :param sim: the simulation being built (profile, nodes, memcg tree, seeded RNG).
+    """
+
+
+@hookspec
+def shrinkfw_register_fs_types(registry: FsTypeRegistry, sim: Simulation) -> None:
+    """Register filesystem types with ``registry.add(name, zero_seek=..., super_ops=...)``.
+
+    Called once while the simulation is built, before ``shrinkfw_register_shrinkers``.
+    ``super_ops(sb)`` builds the fs-private cache operations of a new superblock
+    (``nr_cached_objects`` / ``free_cached_objects``), as XFS does for its inode reclaim.
+
+    :param registry: the simulation's filesystem types; names are unique.
+    :param sim: the simulation being built.
     """
 
 
@@ -116,6 +130,35 @@ def shrinkfw_do_shrink_slab(
         cache is empty.
 
     First result wins: return ``None`` to let the next implementation decide.
+    """
+
+
+@hookspec(firstresult=True)
+def shrinkfw_prune_dcache_sb(sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int | None:
+    """Prune up to ``sc.nr_to_scan`` unused dentries of ``sb`` (``prune_dcache_sb``).
+
+    Called by the superblock shrinker with its share of the scan budget, for the list of
+    ``(sc.nid, sc.memcg)`` of ``sb.dentry_lru``. The dcache plugin implements it; the
+    built-in default prunes nothing.
+
+    :param sb: the superblock being shrunk.
+    :param sc: the request; ``sc.nr_to_scan`` is the dentries' share.
+    :param sim: the running simulation.
+    :returns: dentries freed.
+    """
+
+
+@hookspec(firstresult=True)
+def shrinkfw_prune_icache_sb(sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int | None:
+    """Prune up to ``sc.nr_to_scan`` unused inodes of ``sb`` (``prune_icache_sb``).
+
+    Called after the dentries, with the inodes' share of the budget. The inode plugin
+    implements it; the built-in default prunes nothing.
+
+    :param sb: the superblock being shrunk.
+    :param sc: the request; ``sc.nr_to_scan`` is the inodes' share.
+    :param sim: the running simulation.
+    :returns: inodes freed.
     """
 
 
@@ -196,5 +239,25 @@ def shrinkfw_reclaim_done(record: ReclaimRecord, sim: Simulation) -> None:
 
     :param record: what it reclaimed and what it cost (pages, slab pages and objects, the
         lowest priority, memcgs the kernel's walk visits, ``shrink_slab`` passes).
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_mount(sb: SuperBlock, sim: Simulation) -> None:
+    """A filesystem was mounted; its superblock shrinker is registered.
+
+    :param sb: the new superblock.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_umount(sb: SuperBlock, sim: Simulation) -> None:
+    """A filesystem is being unmounted: free every object you keep for ``sb``.
+
+    Called after its shrinker is unregistered and before its list_lrus are destroyed.
+
+    :param sb: the superblock going away.
     :param sim: the running simulation.
     """

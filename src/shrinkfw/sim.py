@@ -36,6 +36,7 @@ from .registry import ShrinkerEntry, ShrinkerRegistry
 from .shrink_arith import Pressure
 from .shrinker import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, Gfp, ShrinkControl
 from .slab import SlabAllocator
+from .vfs import Vfs
 from .vmpressure import PressureEvent, Vmpressure
 from .vmscan import (
     ReclaimRecord,
@@ -102,6 +103,7 @@ class Simulation:
         self.memcgs = MemcgTree(profile.kmem, nr_nodes)
         self.shrinkers = ShrinkerRegistry(nr_nodes)
         self.lrus: list[ListLRU] = []
+        self.vfs = Vfs(self)
         self.reclaims: list[ReclaimRecord] = []
         self._lruvecs: dict[MemCgroup, list[Lruvec]] = {}
         self._busy: list[dict[MemCgroup, None]] = [{} for _ in range(nr_nodes)]
@@ -165,6 +167,7 @@ class Simulation:
             pm=pm,
             logger=logger,
         )
+        sim.hooks.register_fs_types(sim.vfs.fs_types, sim)
         sim.hooks.register_shrinkers(sim.shrinkers, sim)
         sim.hooks.configure(sim)
         return sim
