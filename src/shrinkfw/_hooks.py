@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
-    from .vfs import FsTypeRegistry, SuperBlock
+    from .vfs import FsTypeRegistry, Inode, SuperBlock
     from .vmpressure import PressureEvent
     from .vmscan import ReclaimRecord
+    from .workload import WorkloadRegistry
 
 __all__ = ["Hooks"]
 
@@ -101,7 +102,25 @@ class Hooks:
 
     def register_shrinkers(self, registry: ShrinkerRegistry, sim: Simulation) -> None:
         """Call each plugin's ``shrinkfw_register_shrinkers`` in plugin-name order."""
-        impls = self._hook.shrinkfw_register_shrinkers.get_hookimpls()
+        self._setup("shrinkfw_register_shrinkers", registry, sim)
+
+    def register_fs_types(self, registry: FsTypeRegistry, sim: Simulation) -> None:
+        """Call each plugin's ``shrinkfw_register_fs_types`` in plugin-name order."""
+        self._setup("shrinkfw_register_fs_types", registry, sim)
+
+    def register_workloads(self, registry: WorkloadRegistry, sim: Simulation) -> None:
+        """Call each plugin's ``shrinkfw_register_workloads`` in plugin-name order."""
+        self._setup("shrinkfw_register_workloads", registry, sim)
+
+    def _setup(
+        self,
+        name: str,
+        registry: FsTypeRegistry | WorkloadRegistry | ShrinkerRegistry,
+        sim: Simulation,
+    ) -> None:
+        """Run a registration hook plugin by plugin, sorted by name, telling the registry
+        which plugin is registering."""
+        impls = getattr(self._hook, name).get_hookimpls()
         for impl in sorted(impls, key=lambda i: i.plugin_name):
             registry.current_plugin = impl.plugin_name
             try:
@@ -111,17 +130,17 @@ class Hooks:
             finally:
                 registry.current_plugin = None
 
-    def register_fs_types(self, registry: FsTypeRegistry, sim: Simulation) -> None:
-        """Call each plugin's ``shrinkfw_register_fs_types`` in plugin-name order."""
-        impls = self._hook.shrinkfw_register_fs_types.get_hookimpls()
-        for impl in sorted(impls, key=lambda i: i.plugin_name):
-            registry.current_plugin = impl.plugin_name
-            try:
-                impl.function(
-                    **{arg: {"registry": registry, "sim": sim}[arg] for arg in impl.argnames}
-                )
-            finally:
-                registry.current_plugin = None
+    def iget(
+        self, sb: SuperBlock, ino: int, memcg: MemCgroup | None, nid: int, sim: Simulation
+    ) -> Inode:
+        inode: Inode | None = self._hook.shrinkfw_iget(
+            sb=sb, ino=ino, memcg=memcg, nid=nid, sim=sim
+        )
+        assert inode is not None, "the built-in shrinkfw.vfs plugin always answers"
+        return inode
+
+    def iput(self, inode: Inode, sim: Simulation) -> None:
+        self._hook.shrinkfw_iput(inode=inode, sim=sim)
 
     def prune_dcache_sb(self, sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int:
         result: int | None = self._hook.shrinkfw_prune_dcache_sb(sb=sb, sc=sc, sim=sim)

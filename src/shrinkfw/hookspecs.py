@@ -32,9 +32,10 @@ if TYPE_CHECKING:
     from .shrinker import ShrinkControl
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
-    from .vfs import FsTypeRegistry, SuperBlock
+    from .vfs import FsTypeRegistry, Inode, SuperBlock
     from .vmpressure import PressureEvent
     from .vmscan import ReclaimRecord
+    from .workload import WorkloadRegistry
 
 __all__ = ["hookspec"]
 
@@ -79,6 +80,18 @@ def shrinkfw_register_fs_types(registry: FsTypeRegistry, sim: Simulation) -> Non
     (``nr_cached_objects`` / ``free_cached_objects``), as XFS does for its inode reclaim.
 
     :param registry: the simulation's filesystem types; names are unique.
+    :param sim: the simulation being built.
+    """
+
+
+@hookspec
+def shrinkfw_register_workloads(registry: WorkloadRegistry, sim: Simulation) -> None:
+    """Register workloads with ``registry.add(name, start, description=..., params=...)``.
+
+    Called once while the simulation is built. ``start(sim, memcg, sb, **params)`` schedules
+    the workload's events on ``sim``'s clock and returns an object with ``stop()``.
+
+    :param registry: the simulation's workloads; names are unique.
     :param sim: the simulation being built.
     """
 
@@ -159,6 +172,35 @@ def shrinkfw_prune_icache_sb(sb: SuperBlock, sc: ShrinkControl, sim: Simulation)
     :param sc: the request; ``sc.nr_to_scan`` is the inodes' share.
     :param sim: the running simulation.
     :returns: inodes freed.
+    """
+
+
+@hookspec(firstresult=True)
+def shrinkfw_iget(
+    sb: SuperBlock, ino: int, memcg: MemCgroup | None, nid: int, sim: Simulation
+) -> Inode | None:
+    """Find or create the in-core inode ``ino`` of ``sb`` with a reference (``iget``).
+
+    The inode plugin implements it (inodes are slab objects on ``sb.inode_lru``); the
+    built-in default returns a bare :class:`~shrinkfw.vfs.Inode` that only counts references.
+
+    :param sb: the superblock.
+    :param ino: the inode number.
+    :param memcg: the memcg the allocation is charged to.
+    :param nid: the node to allocate on.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec(firstresult=True)
+def shrinkfw_iput(inode: Inode, sim: Simulation) -> bool | None:
+    """Drop a reference to ``inode`` (``iput``); the last one may put it on the inode LRU.
+
+    The dcache plugin calls it (through ``sb.vfs.iput``) when it kills a positive dentry.
+
+    :param inode: the inode.
+    :param sim: the running simulation.
+    :returns: ``True`` when handled.
     """
 
 

@@ -47,6 +47,7 @@ from .vmscan import (
     try_to_free_mem_cgroup_pages,
     try_to_free_pages,
 )
+from .workload import WorkloadRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -104,6 +105,7 @@ class Simulation:
         self.shrinkers = ShrinkerRegistry(nr_nodes)
         self.lrus: list[ListLRU] = []
         self.vfs = Vfs(self)
+        self.workloads = WorkloadRegistry()
         self.reclaims: list[ReclaimRecord] = []
         self._lruvecs: dict[MemCgroup, list[Lruvec]] = {}
         self._busy: list[dict[MemCgroup, None]] = [{} for _ in range(nr_nodes)]
@@ -169,6 +171,7 @@ class Simulation:
         )
         sim.hooks.register_fs_types(sim.vfs.fs_types, sim)
         sim.hooks.register_shrinkers(sim.shrinkers, sim)
+        sim.hooks.register_workloads(sim.workloads, sim)
         sim.hooks.configure(sim)
         return sim
 
