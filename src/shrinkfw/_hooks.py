@@ -142,6 +142,9 @@ class Hooks:
     def iput(self, inode: Inode, sim: Simulation) -> None:
         self._hook.shrinkfw_iput(inode=inode, sim=sim)
 
+    def evict_inode(self, inode: Inode, sim: Simulation) -> None:
+        self._hook.shrinkfw_evict_inode(inode=inode, sim=sim)
+
     def prune_dcache_sb(self, sb: SuperBlock, sc: ShrinkControl, sim: Simulation) -> int:
         result: int | None = self._hook.shrinkfw_prune_dcache_sb(sb=sb, sc=sc, sim=sim)
         return result or 0

@@ -303,3 +303,16 @@ def shrinkfw_umount(sb: SuperBlock, sim: Simulation) -> None:
     :param sb: the superblock going away.
     :param sim: the running simulation.
     """
+
+
+@hookspec
+def shrinkfw_evict_inode(inode: Inode, sim: Simulation) -> None:
+    """An inode left the VFS (``evict``, then the filesystem's ``destroy_inode``).
+
+    The inode plugin announces every eviction through ``sb.vfs.evict_inode``; a filesystem
+    that keeps evicted inodes for its own reclaim (XFS tags them reclaimable and frees them
+    through ``free_cached_objects``) takes them over here.
+
+    :param inode: the evicted inode.
+    :param sim: the running simulation.
+    """

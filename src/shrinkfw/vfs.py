@@ -318,6 +318,10 @@ class Vfs:
         """``iput``: drop a reference; the inode plugin decides what the last one does."""
         self.sim.hooks.iput(inode, self.sim)
 
+    def evict_inode(self, inode: Inode) -> None:
+        """Announce an eviction so the filesystem can take the inode over (XFS)."""
+        self.sim.hooks.evict_inode(inode, self.sim)
+
     def release(self, sb: SuperBlock) -> None:
         """Finish an unmount once no scan holds the superblock (``destroy_super`` deferred
         out of the walk, as the seed's 07/13 requires)."""
