@@ -33,3 +33,17 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])
     assert info.value.code == 2
+
+
+def test_plugins_json_lists_builtins_with_what_they_provide(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    assert main(["plugins", "--json"]) == 0
+    plugins = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    vfs = plugins["shrinkfw.vfs"]
+    assert vfs["distribution"] == "shrinkfw"
+    assert vfs["fs_types"] == ["ext4", "proc"]
+    assert vfs["shrinkers"] == ["sb-ext4:<dev>", "sb-proc:<dev>"]
+    assert set(plugins["shrinkfw.vmscan"]) >= {"version", "shrinkers", "workloads"}

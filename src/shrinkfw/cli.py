@@ -59,10 +59,35 @@ def build_parser() -> argparse.ArgumentParser:
     trace_sub.required = True
     trace_cli.register(trace_sub)
 
+    plugins = sub.add_parser("plugins", help="list the installed plugins and what they provide")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(func=_plugins)
+
     profiles = sub.add_parser("profiles", help="list the kernel profiles and what each models")
     profiles.add_argument("-v", "--verbose", action="store_true", help="what each models")
     profiles.set_defaults(func=_profiles)
     return parser
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    import json
+
+    from .plugininfo import installed_plugins
+
+    infos = installed_plugins()
+    if args.json:
+        print(json.dumps({"plugins": [info.as_dict() for info in infos]}, indent=2))
+        return EXIT_OK
+    for info in infos:
+        print(f"{info.name}  ({info.distribution} {info.version})")
+        for label, items in (
+            ("fs types", info.fs_types),
+            ("shrinkers", info.shrinkers),
+            ("workloads", info.workloads),
+        ):
+            if items:
+                print(f"    {label}: {', '.join(items)}")
+    return EXIT_OK
 
 
 def _profiles(args: argparse.Namespace) -> int:
