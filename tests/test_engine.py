@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+import shrinkfw
 from conftest import TraceRecorder, make_sim
 from shrinkfw import MemCgroup, MemcgState, ProfileError, Simulation, UsageError
 from shrinkfw.lruvec import LruKind
@@ -313,3 +314,94 @@ def test_drop_caches_cost_with_thousands_of_memcgs(
         assert record.count_calls <= high
         assert record.memcgs_walked >= 4000  # what the kernel's walk itself costs
     assert dcache.count() == 0
+
+
+# -- behaviour pinned down by review against the kernel sources --------------------------------
+
+
+def test_v6_7_limit_reclaim_of_a_slab_only_memcg_runs_down_the_priorities() -> None:
+    """Like the real 6.1 trace: memcg reclaim does not count freed slab pages (v6.5+), so a
+    memcg full of dentries walks priorities down and drops the whole cache."""
+    sim = make_sim("v6.7", memory=1 << 30)
+    dcache = ObjectCacheShrinker(sim, "dentry")
+    box = sim.memcgs.create("box")
+    dcache.alloc(box, 20000)
+    sim.set_max(box, box.usage // 2)
+    first = next(r for r in sim.reclaims if r.target is box)
+    assert first.nr_reclaimed == 0
+    assert first.slab_pages > 0
+    assert first.priority <= 1
+
+
+def test_seed_limit_reclaim_credits_slab_pages() -> None:
+    sim = make_sim("v3.14-kmemcg-v15")
+    dcache = ObjectCacheShrinker(sim, "dentry")
+    box = kmem_memcg(sim, "box")
+    dcache.alloc(box, 20000)
+    sim.memcgs.set_limit(box, box.usage // 2)
+    dcache.alloc(box, 1000)  # needs new slab pages: the charge hits U
+    first = next(r for r in sim.reclaims if r.target is box)
+    assert first.nr_reclaimed >= first.slab_pages > 0
+
+
+def test_allocations_from_inside_reclaim_do_not_recurse() -> None:
+    class Allocating:
+        name = "allocating-tracer"
+
+        def __init__(self) -> None:
+            self.sim: Simulation | None = None
+            self.calls = 0
+
+        @shrinkfw.hookimpl
+        def shrinkfw_shrink_slab_start(self, sim: Simulation) -> None:
+            self.calls += 1
+            sim.alloc_user_pages(sim.memcgs.root, 64)
+
+    tracer = Allocating()
+    sim = make_sim("v6.7", memory=32 * MiB, plugins=[tracer])
+    dcache = ObjectCacheShrinker(sim, "dentry")
+    cg = sim.memcgs.create("cg")
+    dcache.alloc(cg, 20000)
+    for _ in range(150):
+        sim.alloc_user_pages(cg, 64)
+    assert tracer.calls > 0
+
+
+def test_seed_reclaim_walks_skip_dying_memcgs() -> None:
+    sim = make_sim("v3.14-kmemcg-v15")
+    dcache = ObjectCacheShrinker(sim, "dentry")
+    parent = kmem_memcg(sim, "parent")
+    child = kmem_memcg(sim, "child", parent)
+    objs = dcache.alloc(child, 300)
+    for obj in objs:
+        obj.busy = True  # survives the offline flush, then goes back on the LRU
+    sim.memcgs.offline(child)
+    for obj in objs:
+        obj.busy = False
+        dcache.lru.add(obj, 0, child)
+    sim.drop_caches()
+    assert dcache.lru.count_one(0, child) == 300  # v3.14's mem_cgroup_iter skips it
+
+
+def test_kswapd_reclaims_toward_the_high_watermark() -> None:
+    sim = make_sim("v6.7", memory=64 * MiB)
+    cg = sim.memcgs.create("cg")
+    node = sim.nodes[0]
+    while node.free_pages - 256 >= node.wmark_low:
+        sim.alloc_user_pages(cg, 256)
+    sim.alloc_user_pages(cg, 256)
+    sim.run(until=sim.now + 0.001)
+    record = next(r for r in sim.reclaims if r.reason == "kswapd")
+    assert record.nr_to_reclaim == max(node.wmark_high, 32)
+    assert node.balanced()
+
+
+def test_memory_reclaim_is_not_pressure() -> None:
+    sim = make_sim("v6.7")
+    box = sim.memcgs.create("box")
+    from shrinkfw.vmpressure import Level
+
+    listener = sim.vmpressure.register_event(box, Level.LOW)
+    sim.alloc_user_pages(box, 4096)
+    assert sim.memory_reclaim(box, 2048) >= 2048
+    assert listener.total == 0

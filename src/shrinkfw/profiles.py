@@ -56,9 +56,11 @@ class SlabDispatch(enum.Enum):
     NODE_ONLY = "node-only"
     #: kmemcg v15: memcg-aware shrinkers walk the target subtree's kmem-active memcgs on nid 0.
     KMEMCG_V15 = "kmemcg-v15"
-    #: v4.0-v4.13: per memcg inside the memcg loop, then all shrinkers with memcg NULL.
+    #: v4.0-v4.5: per memcg inside the memcg loop, then all shrinkers with memcg NULL.
     MEMCG_LOOP = "memcg-loop"
-    #: v4.14-v4.18: the root memcg pass runs memcg-aware shrinkers on the global lists.
+    #: v4.6-v4.18 ("pass root_mem_cgroup instead of NULL to memcg aware shrinker", 2016):
+    #: a memcg pass (root included) runs memcg-aware shrinkers of an online memcg, the NULL
+    #: pass only the unaware ones.
     ROOT_PASS = "root-pass"
     #: v4.19+: the per-(memcg, node) shrinker bitmap with ``SHRINK_EMPTY`` clearing.
     BITMAP = "bitmap"
@@ -113,6 +115,16 @@ class KernelProfile:
     :ivar memcg_reclaim_retries: limit-reclaim rounds before a charge fails (OOM).
     :ivar dead_memcg_reaper: the seed's 13/13: a root vmpressure listener shrinks the slab
         caches of dead memcgs.
+    :ivar slab_credit_memcg: freed slab pages count toward ``nr_reclaimed`` in memcg limit
+        reclaim too (the seed installs a ``reclaim_state`` there); from v6.5 only global
+        reclaim credits them, once per node pass ("ignore non-LRU-based reclaim in memcg
+        reclaim").
+    :ivar reclaim_walks_offline: reclaim walks visit offline (dying) memcgs (v4.0 "force scan
+        offline memory cgroups"); v3.14's ``mem_cgroup_iter`` returns only online ones.
+    :ivar memcg_reclaim_goal_is_charge: limit reclaim asks for ``max(nr_pages,
+        SWAP_CLUSTER_MAX)`` pages (later kernels) instead of ``SWAP_CLUSTER_MAX`` (v3.14).
+    :ivar ratio_zero_scanned_fixup: ``shrink_slab`` reads 0 pages scanned as
+        ``SWAP_CLUSTER_MAX`` (the ratio eras).
     :ivar modelled: what the profile models, for ``shrinkfw profiles``.
     :ivar not_modelled: what it does not model yet.
     """
@@ -139,6 +151,10 @@ class KernelProfile:
     watermark_scale_factor: int | None = 10
     memcg_reclaim_retries: int = 16
     dead_memcg_reaper: bool = False
+    slab_credit_memcg: bool = False
+    reclaim_walks_offline: bool = True
+    memcg_reclaim_goal_is_charge: bool = True
+    ratio_zero_scanned_fixup: bool = False
     modelled: tuple[str, ...] = ()
     not_modelled: tuple[str, ...] = ()
 
@@ -178,6 +194,9 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
             memcg_slab_reclaim=False,
+            reclaim_walks_offline=False,
+            memcg_reclaim_goal_is_charge=False,
+            ratio_zero_scanned_fixup=True,
             vmpressure=POLICY_V3_14,
             lru=LRU_V3_14,
             slab=SLAB_V15,
@@ -209,6 +228,10 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             watermark_scale_factor=None,
             memcg_reclaim_retries=5,
             dead_memcg_reaper=True,
+            slab_credit_memcg=True,
+            reclaim_walks_offline=False,
+            memcg_reclaim_goal_is_charge=False,
+            ratio_zero_scanned_fixup=True,
             modelled=(
                 "ratio do_shrink_slab with the tight-memory loop, leftover put-back",
                 "one list per kmem-active memcg indexed by kmemcg_id, array growth",
@@ -235,7 +258,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             scope="arithmetic",
             arith=ARITH_VARIANTS["v3.19"],
             deferred=DeferredSlot.PER_NODE,
-            dispatch=SlabDispatch.MEMCG_LOOP,
+            dispatch=SlabDispatch.ROOT_PASS,
             lru_layout=ListLRULayout.MEMCG_NODE_ARRAY,
             kmem=KMEM_V4_7,
             slab=SLAB_V4_0,
@@ -244,6 +267,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=True,
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
+            ratio_zero_scanned_fixup=True,
             modelled=("ratio do_shrink_slab, leftover put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -263,6 +287,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=False,
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
+            ratio_zero_scanned_fixup=True,
             modelled=("ratio do_shrink_slab, unclamped put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),

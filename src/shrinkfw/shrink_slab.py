@@ -9,7 +9,7 @@ The kernel keeps these in mm/vmscan.c up to v6.6 and in mm/shrinker.c from v6.7.
   arithmetic from :mod:`shrinkfw.shrink_arith`.
 * :func:`shrink_slab` models the choice of shrinkers for one pass: ``shrink_slab`` of
   mainline v3.14, of the kmemcg v15 patch set (``run_shrinker`` over the target subtree), of
-  v4.0 and v4.14, and the v4.19+ bitmap walk ``shrink_slab_memcg``.
+  v4.0 and v4.6, and the v4.19+ bitmap walk ``shrink_slab_memcg``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .errors import ContractViolation
 from .profiles import DeferredSlot, SlabDispatch
-from .shrink_arith import DeltaRule, Pressure, next_deferred, plan_scan
+from .shrink_arith import Pressure, next_deferred, plan_scan
 from .shrinker import SHRINK_EMPTY, SHRINK_STOP, ShrinkControl
 from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
 
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .sim import Simulation
 
 __all__ = ["SWAP_CLUSTER_MAX", "do_shrink_slab", "shrink_slab"]
+
+#: The largest ``long``: ``count_objects`` results above it are negative in the kernel.
+LONG_MAX = (1 << 63) - 1
 
 #: Pages per reclaim batch; ratio-era ``shrink_slab`` reads 0 pages scanned as this many.
 SWAP_CLUSTER_MAX = 32
@@ -103,6 +106,11 @@ def do_shrink_slab(
     freeable = _check_count(entry, shrinker.count_objects(sc))
     if freeable == 0 or freeable == SHRINK_EMPTY:
         return SHRINK_EMPTY if freeable == SHRINK_EMPTY and arith.shrink_empty else 0
+    if freeable > LONG_MAX:
+        # the kernel keeps the count in a long: a count that wrapped below zero (a list_lru
+        # whose nr_items drifted negative) sizes no scan
+        vmstat["shrinker_negative_count"] += 1
+        return 0
 
     slots, key = _deferred(sim, entry, sc)
     nr = slots.get(key, 0) if isinstance(slots, dict) else slots[key]
@@ -222,7 +230,7 @@ def _with(sc: ShrinkControl, *, nid: int, memcg: MemCgroup | None) -> ShrinkCont
 
 
 def _kmem_subtree(sim: Simulation, target: MemCgroup | None) -> Iterator[MemCgroup]:
-    for memcg in sim.memcgs.iter(target):
+    for memcg in sim.reclaim_walk(target):
         if memcg.kmem_active and memcg.kmemcg_id >= 0:
             yield memcg
 
@@ -238,9 +246,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
     * ``KMEMCG_V15`` (kmemcg v15 08/13 ``shrink_slab``): unaware shrinkers only without a
       target, with memcg NULL; aware ones for memcg NULL when there is no target, then for
       every kmem-active memcg of the target subtree (the whole tree without one), on nid 0.
-    * ``MEMCG_LOOP`` (v4.0): a memcg pass runs only memcg-aware shrinkers and only for a
+    * ``MEMCG_LOOP`` (v4.0-v4.5): a memcg pass runs only memcg-aware shrinkers and only for a
       kmem-active memcg; the NULL pass runs all shrinkers on the global lists.
-    * ``ROOT_PASS`` (v4.14): a memcg pass (root included) runs memcg-aware shrinkers of an
+    * ``ROOT_PASS`` (v4.6-v4.18): a memcg pass (root included) runs memcg-aware shrinkers of an
       online memcg, the NULL pass only the unaware ones.
     * ``BITMAP`` (v4.19+ ``shrink_slab`` / ``shrink_slab_memcg``): the root pass runs every
       shrinker; a non-root memcg runs only the shrinkers whose bit is set in its
@@ -248,7 +256,7 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
       is called once more and the bit set again unless it is still empty.
     """
     dispatch = sim.profile.dispatch
-    if sim.profile.arith.delta_rule is DeltaRule.RATIO and pressure.nr_scanned == 0:
+    if sim.profile.ratio_zero_scanned_fixup and pressure.nr_scanned == 0:
         # "if (nr_pages_scanned == 0) nr_pages_scanned = SWAP_CLUSTER_MAX;"
         pressure = Pressure(
             priority=pressure.priority,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from ._hooks import Hooks
@@ -39,6 +40,7 @@ from .slab import SlabAllocator
 from .vfs import Vfs
 from .vmpressure import PressureEvent, Vmpressure
 from .vmscan import (
+    MAX_RECLAIM_RETRIES,
     ReclaimRecord,
     ScanControl,
     balance_pgdat,
@@ -50,7 +52,7 @@ from .vmscan import (
 from .workload import WorkloadRegistry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
 __all__ = ["Simulation"]
 
@@ -58,6 +60,9 @@ __all__ = ["Simulation"]
 DROP_SLAB_THRESHOLD: Final = 10
 #: Default machine: 4 GiB.
 DEFAULT_MEMORY: Final = 4 << 30
+#: Charges of more pages than this spend a retry even when reclaim made progress
+#: (``1 << PAGE_ALLOC_COSTLY_ORDER``).
+COSTLY_CHARGE_PAGES: Final = 8
 #: Seconds a page takes from writeback start to completion.
 WRITEBACK_DELAY: Final = 0.05
 
@@ -326,7 +331,11 @@ class Simulation:
           (``mem_cgroup_handle_over_high`` on the way back to user space).
         """
         tree = self.memcgs
+        if self._in_reclaim:  # PF_MEMALLOC: reclaim's own allocations never reclaim
+            tree.charge(memcg, nr_pages, kind=kind, force=True)
+            return True
         retries = self.profile.memcg_reclaim_retries
+        rounds = 0
         while True:
             result = tree.charge(memcg, nr_pages, kind=kind)
             if result.ok:
@@ -338,12 +347,15 @@ class Simulation:
             if breach.limit is LimitKind.KMEM_LIMIT:
                 self.vmstat["kmem_limit_fail"] += 1
                 return False
-            if self.profile.reclaim is ReclaimStyle.NONE or retries <= 0 or self._in_reclaim:
+            if self.profile.reclaim is ReclaimStyle.NONE or retries <= 0 or rounds > 1000:
                 tree.memory_event(breach.memcg, "oom")
                 self.vmstat["memcg_oom"] += 1
                 return False
-            retries -= 1
-            try_to_free_mem_cgroup_pages(self, breach.memcg, max(nr_pages, breach.over), gfp)
+            rounds += 1
+            got = try_to_free_mem_cgroup_pages(self, breach.memcg, nr_pages, gfp)
+            # try_charge retries for free while reclaim makes progress on a small charge
+            if not got or nr_pages > COSTLY_CHARGE_PAGES:
+                retries -= 1
 
     def reclaim_high(self, memcg: MemCgroup, gfp: Gfp = GFP_KERNEL) -> int:
         """Reclaim ``memcg`` down to ``memory.high`` (``reclaim_high`` / the high write loop)."""
@@ -384,7 +396,7 @@ class Simulation:
         retries = self.profile.memcg_reclaim_retries
         while total < nr_pages and retries > 0:
             got = try_to_free_mem_cgroup_pages(
-                self, memcg, nr_pages - total, GFP_KERNEL, reason="memory.reclaim"
+                self, memcg, nr_pages - total, GFP_KERNEL, reason="memory.reclaim", proactive=True
             )
             total += got
             if not got:
@@ -407,23 +419,36 @@ class Simulation:
         """
         order = (nid,) if this_node else self.zonelist(nid)
         nodes = self.nodes
+        if self._in_reclaim:  # PF_MEMALLOC: the reserves below min are open to reclaim
+            for n in order:
+                if nodes[n].free_pages >= nr_pages:
+                    nodes[n].free_pages -= nr_pages
+                    return n
+            self.vmstat["alloc_fail"] += 1
+            return None
         for n in order:
             if nodes[n].free_pages - nr_pages >= nodes[n].wmark_low:
                 nodes[n].free_pages -= nr_pages
                 return n
-        for n in order:
-            self.wakeup_kswapd(n)
+        if gfp & Gfp.KSWAPD_RECLAIM:
+            for n in order:
+                self.wakeup_kswapd(n)
         for n in order:
             if nodes[n].free_pages - nr_pages >= nodes[n].wmark_min:
                 nodes[n].free_pages -= nr_pages
                 return n
-        if self._in_reclaim or self.profile.reclaim is ReclaimStyle.NONE:
+        if not gfp & Gfp.DIRECT_RECLAIM or self.profile.reclaim is ReclaimStyle.NONE:
+            self.vmstat["alloc_fail"] += 1
             return None
         # one reclaim round per SWAP_CLUSTER_MAX-ish chunk, as order-0 allocations would
-        # run it; give up after a few rounds without progress (should_reclaim_retry)
-        failures = 0
-        while failures <= self.profile.memcg_reclaim_retries:
-            if not try_to_free_pages(self, nid, gfp, nr_pages):
+        # run it; give up after rounds without progress (should_reclaim_retry), or when
+        # reclaim keeps "progressing" without ever lifting the node over min (others take
+        # the pages it frees)
+        failures = rounds = 0
+        max_rounds = MAX_RECLAIM_RETRIES + nr_pages // 8
+        while failures <= MAX_RECLAIM_RETRIES and rounds < max_rounds:
+            rounds += 1
+            if not try_to_free_pages(self, nid, gfp, nr_pages, nodes=order):
                 failures += 1
             for n in order:
                 if nodes[n].free_pages - nr_pages >= nodes[n].wmark_min:
@@ -436,7 +461,7 @@ class Simulation:
         """Wake kswapd on ``nid``; it runs as the next event (``wakeup_kswapd``)."""
         if self.profile.reclaim is ReclaimStyle.NONE or self._kswapd_events[nid] is not None:
             return
-        if self.nodes[nid].kswapd_failures >= 16:
+        if self.nodes[nid].kswapd_failures >= MAX_RECLAIM_RETRIES:
             return
 
         def run() -> None:
@@ -547,6 +572,7 @@ class Simulation:
         for nid, lruvec in enumerate(lruvecs):
             if lruvec.nr_pages:  # pages the model still holds go to the parent
                 lruvec.move_all_to(self._lruvecs[parent][nid])
+                self._mark_busy(parent, nid)
 
     def _reap_dead(self, event: PressureEvent) -> None:
         """The seed's 13/13: on every root vmpressure event, shrink dead memcgs' caches."""
@@ -560,6 +586,24 @@ class Simulation:
         self.hooks.vmpressure(event, self)
 
     # -- reclaim entry points ----------------------------------------------------------------
+
+    @contextmanager
+    def in_reclaim(self) -> Iterator[None]:
+        """Mark the code inside as reclaim (the kernel's ``PF_MEMALLOC``): allocations made
+        from it (by shrinkers, hooks, listeners) neither reclaim nor fail on limits."""
+        self._in_reclaim += 1
+        try:
+            yield
+        finally:
+            self._in_reclaim -= 1
+
+    def reclaim_walk(self, target: MemCgroup | None) -> list[MemCgroup]:
+        """The memcgs a reclaim walk from ``target`` visits (``mem_cgroup_iter``): the target
+        itself, then its descendants, dying ones only where the profile's kernel scans them."""
+        walk = list(self.memcgs.iter(target))
+        if self.profile.reclaim_walks_offline:
+            return walk
+        return walk[:1] + [m for m in walk[1:] if m.state is MemcgState.ONLINE]
 
     def require_full_profile(self) -> None:
         if self.profile.reclaim is ReclaimStyle.NONE:
@@ -577,12 +621,9 @@ class Simulation:
         self.vmstat["memcgs_walked"] += sc.memcgs_walked
         record = record_of(sc, self.clock.now, self.vmstat["count_objects_calls"])
         self.reclaims.append(record)
-        self.hooks.reclaim_done(record, self)
-        self._in_reclaim += 1
-        try:
+        with self.in_reclaim():
+            self.hooks.reclaim_done(record, self)
             self.vmpressure.run_pending()
-        finally:
-            self._in_reclaim -= 1
 
     def shrink_slab(
         self,
@@ -607,8 +648,12 @@ class Simulation:
     def memcg_drop_slab(self, memcg: MemCgroup) -> int:
         """The seed's offline flush: ``shrink_slab(target = memcg, 1000, 1000)`` until a pass
         frees at most 10 objects (kmemcg v15 11/13, memcg_drop_slab). Returns the total."""
-        total = 0
         nodes = tuple(range(self.nr_nodes))
+        with self.in_reclaim():
+            return self._drop_memcg_slab(memcg, nodes)
+
+    def _drop_memcg_slab(self, memcg: MemCgroup, nodes: tuple[int, ...]) -> int:
+        total = 0
         while True:
             freed = self.shrink_slab(
                 memcg=None,

@@ -63,6 +63,10 @@ class ScanControl:
     :ivar reason: ``"direct"``, ``"kswapd"``, ``"memcg_limit"``, ``"memcg_high"``,
         ``"memory.reclaim"`` or ``"drop_caches"``.
     :ivar nodes: the nodes this reclaim may take pages from.
+    :ivar may_writepage: ``!laptop_mode``, on for every reclaimer here. The page LRU model
+        reads it for both swap-out and dirty file pages; the kernel lets only kswapd write
+        file pages, which the model does not separate (a simplification).
+    :ivar proactive: ``memory.reclaim``: not counted as pressure (v6.0+).
     """
 
     reason: str
@@ -71,8 +75,9 @@ class ScanControl:
     nodes: tuple[int, ...]
     target_mem_cgroup: MemCgroup | None = None
     priority: int = DEF_PRIORITY
-    may_writepage: bool = False
+    may_writepage: bool = True
     may_swap: bool = True
+    proactive: bool = False
     is_kswapd: bool = False
     memcg_low_reclaim: bool = False
     memcg_low_skipped: bool = False
@@ -141,8 +146,13 @@ def _slab_pass(
     memcg: MemCgroup | None,
     pressure: Pressure,
     nodes_to_scan: tuple[int, ...] | None = None,
-) -> None:
-    """One ``shrink_slab`` through the protocol hook, crediting freed slab pages."""
+    credit: bool = True,
+) -> int:
+    """One ``shrink_slab`` through the protocol hook; returns the slab pages it freed.
+
+    With ``credit`` the pages count toward ``nr_reclaimed`` at once (the v3.14 caller reads
+    ``reclaim_state->reclaimed_slab`` right after ``shrink_slab``).
+    """
     before = sim.slab.reclaimed_slab
     freed = sim.hooks.shrink_slab(
         ShrinkControl(
@@ -158,15 +168,17 @@ def _slab_pass(
     pages = sim.slab.reclaimed_slab - before
     sc.slab_objects += freed
     sc.slab_pages += pages
-    sc.nr_reclaimed += pages
+    if credit:
+        sc.nr_reclaimed += pages
     sc.shrink_slab_calls += 1
+    return pages
 
 
 def _shrink_zones_v3(sim: Simulation, sc: ScanControl) -> None:
     """``shrink_zones`` + ``shrink_zone`` (linux v3.14 mm/vmscan.c; kmemcg v15 08/13)."""
     target = sc.target_mem_cgroup
     tree = sim.memcgs
-    walk = list(tree.iter(target))
+    walk = list(sim.reclaim_walk(target))
     # lru_pages: zone_reclaimable_pages for global reclaim; the seed sums the target
     # subtree's reclaimable pages (mem_cgroup_zone_reclaimable_pages) for limit reclaim
     lru_pages = sum(
@@ -179,12 +191,13 @@ def _shrink_zones_v3(sim: Simulation, sc: ScanControl) -> None:
             sc.memcgs_walked += 1
             if target is not None and sc.nr_reclaimed >= sc.nr_to_reclaim:
                 break
-        sim.vmpressure.vmpressure(
-            sc.gfp_mask,
-            target or tree.root,
-            sc.nr_scanned - scanned0,
-            sc.nr_reclaimed - reclaimed0,
-        )
+        if not sc.proactive:
+            sim.vmpressure.vmpressure(
+                sc.gfp_mask,
+                target or tree.root,
+                sc.nr_scanned - scanned0,
+                sc.nr_reclaimed - reclaimed0,
+            )
     if target is None or sim.profile.memcg_slab_reclaim:
         if target is not None and not any(m.kmem_active for m in walk):
             return  # memcg_kmem_should_reclaim: nothing kmem-active under the target
@@ -197,6 +210,7 @@ def _shrink_zones_v3(sim: Simulation, sc: ScanControl) -> None:
                 priority=sc.priority, nr_scanned=sc.nr_scanned, nr_eligible=lru_pages
             ),
             nodes_to_scan=sc.nodes,
+            credit=target is None or sim.profile.slab_credit_memcg,
         )
 
 
@@ -213,12 +227,20 @@ def _memcgs_to_visit(sim: Simulation, target: MemCgroup, nid: int) -> list[MemCg
 
 
 def _shrink_node(sim: Simulation, nid: int, sc: ScanControl) -> None:
-    """``shrink_node`` + ``shrink_node_memcgs`` (linux v6.7 mm/vmscan.c)."""
+    """``shrink_node`` + ``shrink_node_memcgs`` (linux v6.7 mm/vmscan.c).
+
+    Slab pages freed during the walk are credited once, after it (``flush_reclaim_state``),
+    and from v6.5 only for global reclaim: memcg reclaim counts LRU pages only, which is why
+    a memcg full of slab runs its priority loop all the way down (the real 6.1 trace).
+    """
     tree = sim.memcgs
     target = sc.target_mem_cgroup or tree.root
     scanned0, reclaimed0 = sc.nr_scanned, sc.nr_reclaimed
     sc.memcgs_walked += tree.subtree_size(target)
     pressure = Pressure(priority=sc.priority)
+    vmpressure = sim.vmpressure
+    credit = sc.target_mem_cgroup is None or sim.profile.slab_credit_memcg
+    slab_pages = 0
     for memcg in _memcgs_to_visit(sim, target, nid):
         if tree.below_min(memcg, target):
             continue
@@ -229,13 +251,23 @@ def _shrink_node(sim: Simulation, nid: int, sc: ScanControl) -> None:
             tree.memory_event(memcg, "low")
         s0, r0 = sc.nr_scanned, sc.nr_reclaimed
         _lru_scan(sim, memcg, nid, sc)
-        _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=pressure)
-        sim.vmpressure.vmpressure(
-            sc.gfp_mask, memcg, sc.nr_scanned - s0, sc.nr_reclaimed - r0, tree=False
+        slab_pages += _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=pressure, credit=False)
+        if not sc.proactive:
+            vmpressure.vmpressure(
+                sc.gfp_mask, memcg, sc.nr_scanned - s0, sc.nr_reclaimed - r0, tree=False
+            )
+    if credit:
+        sc.nr_reclaimed += slab_pages
+    if not sc.proactive:
+        vmpressure.vmpressure(
+            sc.gfp_mask,
+            target,
+            sc.nr_scanned - scanned0,
+            sc.nr_reclaimed - reclaimed0,
+            tree=True,
         )
-    sim.vmpressure.vmpressure(
-        sc.gfp_mask, target, sc.nr_scanned - scanned0, sc.nr_reclaimed - reclaimed0, tree=True
-    )
+    if sc.nr_reclaimed > reclaimed0:
+        sim.nodes[nid].kswapd_failures = 0
 
 
 def _shrink_zones(sim: Simulation, sc: ScanControl) -> None:
@@ -258,11 +290,19 @@ def do_try_to_free_pages(sim: Simulation, sc: ScanControl) -> int:
     ``memory.low`` ignored.
     """
     sim.require_full_profile()
+    with sim.in_reclaim():
+        _priority_loop(sim, sc)
+    sim.finish_reclaim(sc)
+    return sc.nr_reclaimed
+
+
+def _priority_loop(sim: Simulation, sc: ScanControl) -> None:
     start = sc.priority
     while True:
         sc.priority = start
         while sc.priority >= 0:
-            sim.vmpressure.vmpressure_prio(sc.gfp_mask, sc.target_mem_cgroup, sc.priority)
+            if not sc.proactive:
+                sim.vmpressure.vmpressure_prio(sc.gfp_mask, sc.target_mem_cgroup, sc.priority)
             sc.nr_scanned = 0
             _shrink_zones(sim, sc)
             if sc.nr_reclaimed >= sc.nr_to_reclaim:
@@ -274,18 +314,21 @@ def do_try_to_free_pages(sim: Simulation, sc: ScanControl) -> int:
             break
         sc.memcg_low_reclaim = True
         sc.memcg_low_skipped = False
-    sim.finish_reclaim(sc)
-    return sc.nr_reclaimed
 
 
-def try_to_free_pages(sim: Simulation, nid: int, gfp: Gfp, nr_pages: int) -> int:
-    """Global direct reclaim for an allocation on ``nid`` (``try_to_free_pages``)."""
+def try_to_free_pages(
+    sim: Simulation, nid: int, gfp: Gfp, nr_pages: int, *, nodes: tuple[int, ...] | None = None
+) -> int:
+    """Global direct reclaim for an allocation on ``nid`` (``try_to_free_pages``).
+
+    :param nodes: the allocation's zonelist; ``(nid,)`` for ``__GFP_THISNODE``.
+    """
     sc = ScanControl(
         count_calls_start=sim.vmstat["count_objects_calls"],
         reason="direct",
         gfp_mask=gfp,
         nr_to_reclaim=SWAP_CLUSTER_MAX,
-        nodes=sim.zonelist(nid),
+        nodes=nodes if nodes is not None else sim.zonelist(nid),
         may_swap=sim.swap_enabled,
     )
     return do_try_to_free_pages(sim, sc)
@@ -298,6 +341,7 @@ def try_to_free_mem_cgroup_pages(
     gfp: Gfp = GFP_KERNEL,
     *,
     reason: str = "memcg_limit",
+    proactive: bool = False,
 ) -> int:
     """Limit reclaim in ``memcg``'s subtree (``try_to_free_mem_cgroup_pages``).
 
@@ -305,7 +349,7 @@ def try_to_free_mem_cgroup_pages(
     ``max(nr_pages, SWAP_CLUSTER_MAX)``. The memcg's pages may sit on any node.
     """
     goal = SWAP_CLUSTER_MAX
-    if sim.profile.reclaim is ReclaimStyle.NODE_MEMCGS:
+    if sim.profile.memcg_reclaim_goal_is_charge:
         goal = max(nr_pages, SWAP_CLUSTER_MAX)
     sc = ScanControl(
         count_calls_start=sim.vmstat["count_objects_calls"],
@@ -315,6 +359,7 @@ def try_to_free_mem_cgroup_pages(
         nodes=tuple(range(sim.nr_nodes)),
         target_mem_cgroup=memcg,
         may_swap=sim.swap_enabled,
+        proactive=proactive,
     )
     return do_try_to_free_pages(sim, sc)
 
@@ -322,35 +367,37 @@ def try_to_free_mem_cgroup_pages(
 def balance_pgdat(sim: Simulation, nid: int) -> int:
     """kswapd on ``nid`` until the node is balanced (``balance_pgdat``).
 
-    Priority starts at 12 and falls when a round reclaimed nothing or scanned its whole goal;
-    v3.14 calls ``shrink_slab`` for the node after its zone (``kswapd_shrink_zone``), v6.7
-    through ``shrink_node``. kswapd gives up after :data:`MAX_RECLAIM_RETRIES` fruitless runs
-    until an allocation succeeds again.
+    The goal is ``max(high watermark, SWAP_CLUSTER_MAX)`` pages (``kswapd_shrink_node``);
+    priority starts at 12 and falls when a round scanned less than the goal or reclaimed
+    nothing, down to 1. v3.14 calls ``shrink_slab`` for the node after its zone
+    (``kswapd_shrink_zone``), v6.7 through ``shrink_node``. After
+    :data:`MAX_RECLAIM_RETRIES` runs without progress kswapd stays asleep until a reclaim
+    on the node frees pages again.
     """
     sim.require_full_profile()
     node = sim.nodes[nid]
     if node.balanced():
         return 0
-    goal = max(node.wmark_high - node.free_pages, SWAP_CLUSTER_MAX)
     sc = ScanControl(
         count_calls_start=sim.vmstat["count_objects_calls"],
         reason="kswapd",
         gfp_mask=GFP_KERNEL,
-        nr_to_reclaim=goal,
+        nr_to_reclaim=max(node.wmark_high, SWAP_CLUSTER_MAX),
         nodes=(nid,),
         may_swap=sim.swap_enabled,
         is_kswapd=True,
-        may_writepage=True,
     )
-    while sc.priority >= 0 and not node.balanced():
-        reclaimed0 = sc.nr_reclaimed
-        sc.nr_scanned = 0
-        _shrink_zones(sim, sc)
-        progress = sc.nr_reclaimed - reclaimed0
-        if not progress or sc.nr_scanned >= sc.nr_to_reclaim:
-            sc.priority -= 1
-    sc.priority = max(sc.priority, 0)
-    node.kswapd_failures = 0 if sc.nr_reclaimed else node.kswapd_failures + 1
+    with sim.in_reclaim():
+        while sc.priority >= 1 and not node.balanced():
+            reclaimed0 = sc.nr_reclaimed
+            sc.nr_scanned = 0
+            _shrink_zones(sim, sc)
+            if sc.nr_scanned < sc.nr_to_reclaim or sc.nr_reclaimed == reclaimed0:
+                sc.priority -= 1
+    if sc.nr_reclaimed:
+        node.kswapd_failures = 0
+    else:
+        node.kswapd_failures += 1
     sim.finish_reclaim(sc)
     return sc.nr_reclaimed
 
@@ -360,7 +407,8 @@ def drop_slab(sim: Simulation) -> int:
 
     v3.14: ``shrink_slab`` with the ratio 1000/1000 over all nodes until a pass frees at most
     10 objects (with the seed, memcg-aware shrinkers also walk every kmem-active memcg).
-    v5.x+: per node, every memcg at priority 0, repeated while ``(freed >> shift++) > 1``.
+    v5.x+: every node, every memcg at priority 0, the whole pass repeated while
+    ``(freed >> shift++) > 1``.
     Returns the objects freed.
     """
     sim.require_full_profile()
@@ -373,24 +421,30 @@ def drop_slab(sim: Simulation) -> int:
         priority=0,
     )
     total = 0
-    if sim.profile.reclaim is ReclaimStyle.ZONES_V3:
-        while True:
-            before = sc.slab_objects
-            _slab_pass(
-                sim, sc, nid=0, memcg=None, pressure=Pressure.drop_caches(), nodes_to_scan=sc.nodes
-            )
-            freed = sc.slab_objects - before
-            total += freed
-            if freed <= 10:
-                break
-    else:
-        for nid in sc.nodes:
+    with sim.in_reclaim():
+        if sim.profile.reclaim is ReclaimStyle.ZONES_V3:
+            while True:
+                before = sc.slab_objects
+                _slab_pass(
+                    sim,
+                    sc,
+                    nid=0,
+                    memcg=None,
+                    pressure=Pressure.drop_caches(),
+                    nodes_to_scan=sc.nodes,
+                )
+                freed = sc.slab_objects - before
+                total += freed
+                if freed <= 10:
+                    break
+        else:
             shift = 0
             while True:
                 before = sc.slab_objects
-                for memcg in _memcgs_to_visit(sim, sim.memcgs.root, nid):
-                    _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=Pressure(priority=0))
-                sc.memcgs_walked += len(sim.memcgs)
+                for nid in sc.nodes:
+                    for memcg in _memcgs_to_visit(sim, sim.memcgs.root, nid):
+                        _slab_pass(sim, sc, nid=nid, memcg=memcg, pressure=Pressure(priority=0))
+                    sc.memcgs_walked += len(sim.memcgs)
                 freed = sc.slab_objects - before
                 total += freed
                 if (freed >> shift) <= 1:
