@@ -33,27 +33,22 @@ class ContractViolation(PluginError):
     """A shrinker or isolate callback broke the contract (negative count, freed > scanned, …)."""
 
 
-class ScenarioError(ShrinkfwError, ValueError):
+class _LocatedError(ShrinkfwError, ValueError):
+    """An input error that points at a place: the file, the line and the field."""
+
+    def __init__(
+        self, message: str, *, file: str, line: int | None = None, field: str = ""
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        where = file if line is None else f"{file}:{line}"
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class ScenarioError(_LocatedError):
     """A scenario file is malformed: names the file, the line and the field path."""
 
-    def __init__(
-        self, message: str, *, file: str, line: int | None = None, field: str = ""
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.field = field
-        where = file if line is None else f"{file}:{line}"
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
 
-
-class TraceError(ShrinkfwError, ValueError):
+class TraceError(_LocatedError):
     """An ftrace text file cannot be read: names the file and the line."""
-
-    def __init__(
-        self, message: str, *, file: str, line: int | None = None, field: str = ""
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.field = field
-        where = file if line is None else f"{file}:{line}"
-        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
