@@ -80,7 +80,10 @@ class ReclaimStyle(enum.Enum):
 class TraceFormat(enum.Enum):
     """Which ``mm_shrink_slab_start`` layout the era prints (spec section 9.1)."""
 
-    #: v3.12-v4.15: ``pgs_scanned`` and ``lru_pgs``.
+    #: v3.12-v3.15: ``pgs_scanned`` and ``lru_pgs``, no ``nid:``; the end line's
+    #: ``total_scan`` is new minus unused (nid arrived in v3.16).
+    RATIO_NO_NID = "ratio-no-nid"
+    #: v3.16-v4.15: ``nid:``, ``pgs_scanned`` and ``lru_pgs``.
     RATIO = "ratio"
     #: v4.16+: ``priority``.
     PRIORITY = "priority"
@@ -188,7 +191,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             dispatch=SlabDispatch.NODE_ONLY,
             lru_layout=ListLRULayout.NODE_ONLY,
             kmem=KMEM_V15,
-            trace_format=TraceFormat.RATIO,
+            trace_format=TraceFormat.RATIO_NO_NID,
             super_scan_plus_one=False,
             first_put_referenced=True,
             xfs_buf_inverted=True,
@@ -216,7 +219,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             dispatch=SlabDispatch.KMEMCG_V15,
             lru_layout=ListLRULayout.MEMCG_ARRAY_V15,
             kmem=KMEM_V15,
-            trace_format=TraceFormat.RATIO,
+            trace_format=TraceFormat.RATIO_NO_NID,
             super_scan_plus_one=False,
             first_put_referenced=True,
             xfs_buf_inverted=True,
