@@ -671,8 +671,8 @@ class ListLRU:
                 lst = nodes[nid]
                 if lst.dead_of is None:
                     total += lst.nr_items
-            if self.node_nr_items:
-                total -= self._quirks[nid]
+        if self.node_nr_items:
+            total -= self._quirks[nid]
         return total & _ULONG_MAX
 
     def count(self) -> int:

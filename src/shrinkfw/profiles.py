@@ -126,6 +126,8 @@ class KernelProfile:
         offline memory cgroups"); v3.14's ``mem_cgroup_iter`` returns only online ones.
     :ivar memcg_reclaim_goal_is_charge: limit reclaim asks for ``max(nr_pages,
         SWAP_CLUSTER_MAX)`` pages (later kernels) instead of ``SWAP_CLUSTER_MAX`` (v3.14).
+    :ivar lru_node_nr_items: list_lrus keep a per-node total (``nlru->nr_items``, v4.19+)
+        that the walker also drops on REMOVED.
     :ivar ratio_zero_scanned_fixup: ``shrink_slab`` reads 0 pages scanned as
         ``SWAP_CLUSTER_MAX`` (the ratio eras).
     :ivar modelled: what the profile models, for ``shrinkfw profiles``.
@@ -158,6 +160,7 @@ class KernelProfile:
     reclaim_walks_offline: bool = True
     memcg_reclaim_goal_is_charge: bool = True
     ratio_zero_scanned_fixup: bool = False
+    lru_node_nr_items: bool = True
     modelled: tuple[str, ...] = ()
     not_modelled: tuple[str, ...] = ()
 
@@ -205,6 +208,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             slab=SLAB_V15,
             watermark_scale_factor=None,
             memcg_reclaim_retries=5,
+            lru_node_nr_items=False,
             modelled=("ratio do_shrink_slab with the tight-memory loop", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -235,6 +239,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             reclaim_walks_offline=False,
             memcg_reclaim_goal_is_charge=False,
             ratio_zero_scanned_fixup=True,
+            lru_node_nr_items=False,
             modelled=(
                 "ratio do_shrink_slab with the tight-memory loop, leftover put-back",
                 "one list per kmem-active memcg indexed by kmemcg_id, array growth",
@@ -271,6 +276,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
             ratio_zero_scanned_fixup=True,
+            lru_node_nr_items=False,
             modelled=("ratio do_shrink_slab, leftover put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -291,6 +297,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             xfs_buf_inverted=True,
             gfs2_busy_removed=True,
             ratio_zero_scanned_fixup=True,
+            lru_node_nr_items=False,
             modelled=("ratio do_shrink_slab, unclamped put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),

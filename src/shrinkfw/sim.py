@@ -505,7 +505,13 @@ class Simulation:
         :param shrinker: the shrinker whose bit is set in a memcg's shrinker map when one of
             this lru's (memcg, node) lists gets its first item (v4.19+).
         """
-        lru = ListLRU(self.profile.lru_layout, self.nr_nodes, memcg_aware=memcg_aware, name=name)
+        lru = ListLRU(
+            self.profile.lru_layout,
+            self.nr_nodes,
+            memcg_aware=memcg_aware,
+            name=name,
+            node_nr_items=self.profile.lru_node_nr_items,
+        )
         if memcg_aware:
             lru.memcg_update_size(self.memcgs.kmem_array_size)
         if shrinker is not None and shrinker.id >= 0:

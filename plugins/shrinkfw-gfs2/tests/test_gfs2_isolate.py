@@ -23,11 +23,6 @@ from shrinkfw import LRU_REMOVED, LRU_SKIP, Simulation
 
 _ULONG_MAX = (1 << 64) - 1
 
-_CORE_NODE_TOTAL = (
-    "core: ListLRU keeps the v4.19+ per-node total (node_nr_items) only for the xarray "
-    "layout and count_node subtracts it only for memcg-aware lrus; v5.4 and the non-memcg-"
-    "aware gfs2_qd_lru on v6.1 need it too"
-)
 
 # profile, scan result, count_one after, count_node / list_lru_count after (the kernel's)
 TABLE = [
@@ -35,12 +30,8 @@ TABLE = [
     pytest.param("v3.14-kmemcg-v15", 3, 1, 1, id="seed"),
     pytest.param("v4.9", 3, 2, 2, id="v4.9"),
     pytest.param("v4.14", 3, 2, 2, id="v4.14"),
-    pytest.param(
-        "v5.4", 3, 2, 1, id="v5.4", marks=pytest.mark.xfail(strict=True, reason=_CORE_NODE_TOTAL)
-    ),
-    pytest.param(
-        "v6.1", 3, 2, 1, id="v6.1", marks=pytest.mark.xfail(strict=True, reason=_CORE_NODE_TOTAL)
-    ),
+    pytest.param("v5.4", 3, 2, 1, id="v5.4"),
+    pytest.param("v6.1", 3, 2, 1, id="v6.1"),
     pytest.param("v6.7", 2, 2, 2, id="v6.7"),
 ]
 
