@@ -126,7 +126,7 @@ def test_seed_kmem_limit_below_user_limit_fails_without_reclaim() -> None:
     made = dcache.alloc(box, 10000)
     assert len(made) == 21 * 100  # every page up to K, then ENOMEM
     assert box.usage_kmem == 100
-    assert sim.reclaims == []
+    assert not sim.reclaims
     assert box.kmem_failcnt >= 1
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 
 from .errors import (
+    AllocationError,
     ContractViolation,
     PluginError,
     ProfileError,
@@ -70,6 +71,7 @@ __all__ = [
     "SHRINK_BATCH",
     "SHRINK_EMPTY",
     "SHRINK_STOP",
+    "AllocationError",
     "ContractViolation",
     "Gfp",
     "KernelProfile",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "AllocationError",
     "ContractViolation",
     "PluginError",
     "ProfileError",
@@ -15,6 +16,12 @@ __all__ = [
 
 class ShrinkfwError(Exception):
     """Base class of every error shrinkfw raises on purpose."""
+
+
+class AllocationError(ShrinkfwError, MemoryError):
+    """A simulated allocation failed (``-ENOMEM``): a memcg at its limit that reclaim could
+    not bring down, or a machine out of free memory. Raised where the kernel would return
+    ``NULL`` to a caller that must handle it (``iget``)."""
 
 
 class UsageError(ShrinkfwError, ValueError):

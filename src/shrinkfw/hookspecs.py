@@ -183,6 +183,8 @@ def shrinkfw_iget(
 
     The inode plugin implements it (inodes are slab objects on ``sb.inode_lru``); the
     built-in default returns a bare :class:`~shrinkfw.vfs.Inode` that only counts references.
+    When the inode cannot be allocated, raise :class:`shrinkfw.AllocationError` (the
+    kernel's ``iget`` returning ``NULL``); returning ``None`` means "not mine".
 
     :param sb: the superblock.
     :param ino: the inode number.

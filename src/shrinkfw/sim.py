@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -63,6 +63,8 @@ DEFAULT_MEMORY: Final = 4 << 30
 #: Charges of more pages than this spend a retry even when reclaim made progress
 #: (``1 << PAGE_ALLOC_COSTLY_ORDER``).
 COSTLY_CHARGE_PAGES: Final = 8
+#: How many recent reclaim records ``sim.reclaims`` keeps.
+RECLAIM_LOG: Final = 10_000
 #: Seconds a page takes from writeback start to completion.
 WRITEBACK_DELAY: Final = 0.05
 
@@ -111,7 +113,8 @@ class Simulation:
         self.lrus: list[ListLRU] = []
         self.vfs = Vfs(self)
         self.workloads = WorkloadRegistry()
-        self.reclaims: list[ReclaimRecord] = []
+        #: the most recent reclaim invocations (all of them reach ``shrinkfw_reclaim_done``)
+        self.reclaims: deque[ReclaimRecord] = deque(maxlen=RECLAIM_LOG)
         self._lruvecs: dict[MemCgroup, list[Lruvec]] = {}
         self._busy: list[dict[MemCgroup, None]] = [{} for _ in range(nr_nodes)]
         self._kswapd_events: list[EventHandle | None] = [None] * nr_nodes

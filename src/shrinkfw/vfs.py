@@ -311,7 +311,10 @@ class Vfs:
         self.release(sb)
 
     def iget(self, sb: SuperBlock, ino: int, memcg: MemCgroup | None, nid: int = 0) -> Inode:
-        """``iget``: the inode ``ino`` of ``sb`` with one more reference."""
+        """``iget``: the inode ``ino`` of ``sb`` with one more reference.
+
+        :raises AllocationError: the inode could not be allocated (``-ENOMEM``).
+        """
         return self.sim.hooks.iget(sb, ino, memcg, nid, self.sim)
 
     def iput(self, inode: Inode) -> None:

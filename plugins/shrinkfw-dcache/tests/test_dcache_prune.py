@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from shrinkfw_dcache import (
     DCACHE_LRU_LIST,
+    ROOT_INO,
     AncestorRule,
     Dcache,
     Dentry,
@@ -219,3 +220,23 @@ def test_umount_from_inside_a_prune_frees_each_dentry_once(
     assert sim.slab.slabinfo(dcache.cache).active_objs == 0
     assert sb.torn_down
     sim.slab.check()
+
+
+class _NoInodes:
+    """An inode cache out of memory: every ``iget`` but the root's fails with ENOMEM."""
+
+    name = "no-inodes"
+
+    @shrinkfw.hookimpl(tryfirst=True)
+    def shrinkfw_iget(self, ino: int) -> None:
+        if ino != ROOT_INO:
+            raise shrinkfw.AllocationError("inode_cache allocation failed (test)")
+
+
+def test_lookup_discards_its_dentry_when_iget_fails(mounted: Callable[..., Any]) -> None:
+    sim, _, dcache = mounted("v6.7", plugins=(_NoInodes(),))
+    root = dcache.root
+    before = dentry_state(sim).nr_dentry
+    assert dcache.lookup(root, "file", None, 0, ino=42) is None
+    assert dcache.d_lookup(root, "file") is None  # no negative dentry left for a real file
+    assert dentry_state(sim).nr_dentry == before

@@ -52,7 +52,14 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from shrinkfw import LRU_REMOVED, LRU_ROTATE, LRU_SKIP, PluginError, UsageError
+from shrinkfw import (
+    LRU_REMOVED,
+    LRU_ROTATE,
+    LRU_SKIP,
+    AllocationError,
+    PluginError,
+    UsageError,
+)
 
 from .dentry import (
     DCACHE_LRU_LIST,
@@ -298,7 +305,13 @@ class Dcache:
         d = self.d_alloc(parent, name, memcg, nid)
         if d is None:
             return None
-        inode = None if ino is None else self.sb.vfs.iget(self.sb, ino, memcg, nid)
+        inode = None
+        if ino is not None:
+            try:
+                inode = self.sb.vfs.iget(self.sb, ino, memcg, nid)
+            except AllocationError:
+                self.dput(d)  # never hashed: a failed lookup discards its dentry
+                return None
         self.d_add(d, inode)
         return d
 
