@@ -128,6 +128,8 @@ class KernelProfile:
         SWAP_CLUSTER_MAX)`` pages (later kernels) instead of ``SWAP_CLUSTER_MAX`` (v3.14).
     :ivar lru_node_nr_items: list_lrus keep a per-node total (``nlru->nr_items``, v4.19+)
         that the walker also drops on REMOVED.
+    :ivar inode_page_cache_off_lru: inodes with page cache stay off the inode LRU
+        (``mapping_shrinkable``, v5.15+).
     :ivar ratio_zero_scanned_fixup: ``shrink_slab`` reads 0 pages scanned as
         ``SWAP_CLUSTER_MAX`` (the ratio eras).
     :ivar modelled: what the profile models, for ``shrinkfw profiles``.
@@ -161,6 +163,7 @@ class KernelProfile:
     memcg_reclaim_goal_is_charge: bool = True
     ratio_zero_scanned_fixup: bool = False
     lru_node_nr_items: bool = True
+    inode_page_cache_off_lru: bool = True
     modelled: tuple[str, ...] = ()
     not_modelled: tuple[str, ...] = ()
 
@@ -209,6 +212,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             watermark_scale_factor=None,
             memcg_reclaim_retries=5,
             lru_node_nr_items=False,
+            inode_page_cache_off_lru=False,
             modelled=("ratio do_shrink_slab with the tight-memory loop", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -240,6 +244,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             memcg_reclaim_goal_is_charge=False,
             ratio_zero_scanned_fixup=True,
             lru_node_nr_items=False,
+            inode_page_cache_off_lru=False,
             modelled=(
                 "ratio do_shrink_slab with the tight-memory loop, leftover put-back",
                 "one list per kmem-active memcg indexed by kmemcg_id, array growth",
@@ -277,6 +282,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             gfs2_busy_removed=True,
             ratio_zero_scanned_fixup=True,
             lru_node_nr_items=False,
+            inode_page_cache_off_lru=False,
             modelled=("ratio do_shrink_slab, leftover put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -298,6 +304,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             gfs2_busy_removed=True,
             ratio_zero_scanned_fixup=True,
             lru_node_nr_items=False,
+            inode_page_cache_off_lru=False,
             modelled=("ratio do_shrink_slab, unclamped put-back", "per-node nr_deferred"),
             not_modelled=_ARITH_ONLY,
         ),
@@ -317,6 +324,7 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=False,
             xfs_buf_inverted=False,
             gfs2_busy_removed=True,
+            inode_page_cache_off_lru=False,
             modelled=("priority do_shrink_slab with clamps, unclamped put-back",),
             not_modelled=_ARITH_ONLY,
         ),

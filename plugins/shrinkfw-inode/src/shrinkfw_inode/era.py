@@ -15,15 +15,13 @@ inode LRU and how many shrinker visits it survives:
   the LRU, is taken off it when the shrinker finds it, and goes back when its last page leaves
   the page cache (``__remove_mapping``, truncation, the shadow-node shrinker). The same commit
   made ``__inode_add_lru(inode, rotate)`` set ``I_REFERENCED`` on a failed add only for
-  ``iput_final`` (``rotate``), not for writeback completion or page-cache removal. The
-  profiles have no field for it: :func:`icache_rules` derives it from the era (E4 and E5).
-  E4 starts at v5.13, so a v5.13 or v5.14 profile would get it wrong; the core should add
-  ``KernelProfile.inode_page_cache_off_lru`` (true from v5.15).
+  ``iput_final`` (``rotate``), not for writeback completion or page-cache removal. This one
+  comes from :attr:`KernelProfile.inode_page_cache_off_lru`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -31,9 +29,6 @@ if TYPE_CHECKING:
     from shrinkfw import KernelProfile
 
 __all__ = ["IcacheRules", "icache_rules"]
-
-#: Eras whose kernels are all v5.15 or later among shrinkfw's profiles (v6.1, v6.7).
-_MAPPING_SHRINKABLE_ERAS: Final = frozenset({"E4", "E5"})
 
 
 @attrs.frozen(kw_only=True)
@@ -51,8 +46,8 @@ class IcacheRules:
 
 
 def icache_rules(profile: KernelProfile) -> IcacheRules:
-    """The inode LRU rules of ``profile``: one reads the profile, one derives from its era."""
+    """The inode LRU rules of ``profile``, from its data."""
     return IcacheRules(
         first_put_referenced=profile.first_put_referenced,
-        page_cache_off_lru=profile.era in _MAPPING_SHRINKABLE_ERAS,
+        page_cache_off_lru=profile.inode_page_cache_off_lru,
     )
