@@ -194,14 +194,14 @@ class SuperShrinker:
             return SHRINK_STOP  # trylock_super / grab_super_passive failed
         sim = sb.sim
         plus = 1 if sim.profile.super_scan_plus_one else 0
-        fs_objects = sb.s_op.nr_cached_objects(sb, sc) if sb.s_op is not None else 0
+        fs_count = sb.s_op.nr_cached_objects(sb, sc) if sb.s_op is not None else 0
         inodes = sb.inode_lru.shrink_count(sc)
         dentries = sb.dentry_lru.shrink_count(sc)
-        total = dentries + inodes + fs_objects + 1
+        total = dentries + inodes + fs_count + 1
         nr = sc.nr_to_scan
         dentries = mult_frac(nr, dentries, total)
         inodes = mult_frac(nr, inodes, total)
-        fs_objects = mult_frac(nr, fs_objects, total)
+        fs_objects = mult_frac(nr, fs_count, total)
         hooks = sim.hooks
         sb.in_scan += 1
         try:
@@ -209,13 +209,14 @@ class SuperShrinker:
             freed = hooks.prune_dcache_sb(sb, sc, sim)
             sc.nr_to_scan = inodes + plus
             freed += hooks.prune_icache_sb(sb, sc, sim)
-            if fs_objects and sb.s_op is not None:
+            # gated on the count, not the share: a share that rounds to 0 still calls it
+            if fs_count and sb.s_op is not None:
                 sc.nr_to_scan = fs_objects + plus
                 freed += sb.s_op.free_cached_objects(sb, sc)
         finally:
             sb.in_scan -= 1
-        sb.vfs.release(sb)
-        sb.last_split = (dentries + plus, inodes + plus, fs_objects + plus if fs_objects else 0)
+            sb.vfs.release(sb)
+        sb.last_split = (dentries + plus, inodes + plus, fs_objects + plus if fs_count else 0)
         return freed
 
 

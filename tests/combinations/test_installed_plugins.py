@@ -55,3 +55,17 @@ def test_the_combination_reclaims_through_drop_caches() -> None:
     sim.run(until=2.0)
     sim.drop_caches()
     assert sim.reclaims[-1].reason == "drop_caches"
+
+
+def test_unmount_releases_dentries_before_evicting_inodes() -> None:
+    if not {"dcache", "inode"} <= expected():
+        pytest.skip("needs the dcache and inode plugins together")
+    sim = Simulation.build(profile="v6.7", memory=1 << 30)
+    sb = sim.vfs.mount("ext4", "vda1")
+    box = sim.memcgs.create("box")
+    sim.workloads.get("path-walk").start(sim, box, sb, walks=50)
+    sim.run(until=5.0)
+    assert sim.vmstat["inode_alloc"] > 0
+    sim.vfs.umount(sb)
+    assert sim.vmstat["inode_evicted"] == sim.vmstat["inode_alloc"]
+    assert sim.vmstat["inode_busy_at_umount"] == 0

@@ -41,10 +41,13 @@ def shrinkfw_prune_dcache_sb(sb: SuperBlock, sc: ShrinkControl) -> int:
     return state.prune(sc)
 
 
-@shrinkfw.hookimpl
+@shrinkfw.hookimpl(tryfirst=True)
 def shrinkfw_umount(sb: SuperBlock) -> None:
     """``shrink_dcache_for_umount`` (linux v3.14 / v6.7 fs/dcache.c): free every dentry of
-    ``sb``; see :meth:`shrinkfw_dcache.dcache.Dcache.umount`."""
+    ``sb``; see :meth:`shrinkfw_dcache.dcache.Dcache.umount`.
+
+    ``tryfirst``: ``generic_shutdown_super`` prunes the dcache before ``evict_inodes``, so
+    the inodes dentries held are released before the inode cache is emptied."""
     state = sb.private.get(PRIVATE_KEY)
     if isinstance(state, Dcache):
         state.umount()
