@@ -45,6 +45,10 @@ class Pruners:
         self.calls.append(("icache", sc.nr_to_scan))
         return 0
 
+    @shrinkfw.hookimpl
+    def shrinkfw_umount(self, sb: SuperBlock) -> None:
+        self.calls.append(("umount", sb.in_scan))
+
 
 @attrs.define
 class FsObjects:
@@ -168,6 +172,7 @@ def test_umount_during_a_scan_waits_for_the_scan() -> None:
     assert sb.shrinker is not None
     sb.shrinker.shrinker.scan_objects(ShrinkControl(nr_to_scan=10))
     assert seen == [True]  # not torn down inside the walk
+    assert pruners.calls[-1] == ("umount", 0)  # caches emptied only after the scan returned
     assert sb.torn_down
     assert sb.dentry_lru not in sim.lrus
     assert sb not in sim.vfs.supers

@@ -299,8 +299,9 @@ class Vfs:
 
         Models ``deactivate_locked_super`` / ``generic_shutdown_super``: the shrinker is
         unregistered first, the caches are emptied (``shrinkfw_umount``), and the list_lrus and
-        the superblock are destroyed; if a scan of this superblock is running (the caller is
-        inside reclaim), the destruction waits until the scan has returned.
+        the superblock are destroyed. If a scan of this superblock is running (the caller is
+        inside reclaim), emptying and destruction both wait until the scan has returned: in
+        the kernel ``s_umount`` keeps the two apart.
         """
         if sb.dying:
             raise UsageError(f"{sb.s_id} is already being unmounted")
@@ -308,7 +309,6 @@ class Vfs:
         sim = self.sim
         if sb.shrinker is not None:
             sim.shrinkers.remove(sb.shrinker)
-        sim.hooks.umount(sb, sim)
         self.release(sb)
 
     def iget(self, sb: SuperBlock, ino: int, memcg: MemCgroup | None, nid: int = 0) -> Inode:
@@ -333,6 +333,7 @@ class Vfs:
             return
         sb.torn_down = True
         sim = self.sim
+        sim.hooks.umount(sb, sim)
         for lru in (sb.dentry_lru, sb.inode_lru):
             if lru in sim.lrus:
                 sim.lrus.remove(lru)
