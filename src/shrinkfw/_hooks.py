@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, final
 
 from .errors import PluginError
+from .shrink_slab import do_shrink_slab, shrink_slab
 
 if TYPE_CHECKING:
     from ._plugins import PluginManager
@@ -71,8 +72,6 @@ class Hooks:
     ) -> int:
         self._fresh()
         if self._direct_do:
-            from .shrink_slab import do_shrink_slab
-
             return do_shrink_slab(sc, shrinker, pressure, sim)
         result: int | None = self._hook.shrinkfw_do_shrink_slab(
             sc=sc, shrinker=shrinker, pressure=pressure, sim=sim
@@ -87,8 +86,6 @@ class Hooks:
     def shrink_slab(self, sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
         self._fresh()
         if self._direct_shrink:
-            from .shrink_slab import shrink_slab
-
             return shrink_slab(sc, pressure, sim)
         result: int | None = self._hook.shrinkfw_shrink_slab(sc=sc, pressure=pressure, sim=sim)
         if result is None:

@@ -29,7 +29,7 @@ from ._plugins import PluginManager, make_plugin_manager
 from .clock import Clock, EventHandle, Series
 from .errors import ProfileError, UsageError
 from .list_lru import ListLRU
-from .lruvec import LruKind, LruScanControl, LruScanResult, Lruvec
+from .lruvec import LruKind, LruScanControl, LruScanResult, Lruvec, shrink_lruvec
 from .memcg import PAGE_SIZE, ChargeKind, LimitKind, MemCgroup, MemcgState, MemcgTree
 from .node import Node, min_free_kbytes
 from .profiles import DEFAULT_PROFILE, DeferredSlot, KernelProfile, ReclaimStyle, get_profile
@@ -249,7 +249,7 @@ class Simulation:
     def reclaim_lru(self, memcg: MemCgroup, nid: int, sc: ScanControl) -> LruScanResult:
         """``shrink_lruvec`` for (memcg, nid); uncharges and frees what it reclaims."""
         lruvec = self._lruvecs[memcg][nid]
-        result = self._shrink_lruvec(
+        result = shrink_lruvec(
             lruvec,
             LruScanControl(
                 priority=sc.priority,
@@ -274,12 +274,6 @@ class Simulation:
 
             self.clock.schedule(WRITEBACK_DELAY, complete, name="writeback")
         return result
-
-    @staticmethod
-    def _shrink_lruvec(lruvec: Lruvec, sc: LruScanControl) -> LruScanResult:
-        from .lruvec import shrink_lruvec
-
-        return shrink_lruvec(lruvec, sc)
 
     def alloc_user_pages(
         self,
