@@ -15,6 +15,7 @@ from .shrink_slab import do_shrink_slab, shrink_slab
 
 if TYPE_CHECKING:
     from ._plugins import PluginManager
+    from .consumer import ConsumerRegistry, Decision
     from .memcg import MemCgroup
     from .registry import ShrinkerEntry, ShrinkerRegistry
     from .shrink_arith import Pressure
@@ -109,10 +110,14 @@ class Hooks:
         """Call each plugin's ``shrinkfw_register_workloads`` in plugin-name order."""
         self._setup("shrinkfw_register_workloads", registry, sim)
 
+    def register_consumers(self, registry: ConsumerRegistry, sim: Simulation) -> None:
+        """Call each plugin's ``shrinkfw_register_consumers`` in plugin-name order."""
+        self._setup("shrinkfw_register_consumers", registry, sim)
+
     def _setup(
         self,
         name: str,
-        registry: FsTypeRegistry | WorkloadRegistry | ShrinkerRegistry,
+        registry: FsTypeRegistry | WorkloadRegistry | ShrinkerRegistry | ConsumerRegistry,
         sim: Simulation,
     ) -> None:
         """Run a registration hook plugin by plugin, sorted by name, telling the registry
@@ -191,3 +196,9 @@ class Hooks:
 
     def reclaim_done(self, record: ReclaimRecord, sim: Simulation) -> None:
         self._hook.shrinkfw_reclaim_done(record=record, sim=sim)
+
+    def consumer_decision(self, decision: Decision, sim: Simulation) -> None:
+        self._hook.shrinkfw_consumer_decision(decision=decision, sim=sim)
+
+    def plugin_disabled(self, plugin: str, error: str, sim: Simulation) -> None:
+        self._hook.shrinkfw_plugin_disabled(plugin=plugin, error=error, sim=sim)

@@ -35,9 +35,22 @@ class ProfileError(ShrinkfwError, LookupError):
 class PluginError(ShrinkfwError):
     """A plugin failed; the message names the plugin and the hook or shrinker."""
 
+    plugin: str = ""
+
 
 class ContractViolation(PluginError):
-    """A shrinker or isolate callback broke the contract (negative count, freed > scanned, …)."""
+    """A shrinker or isolate callback broke the contract (negative count, freed > held, …).
+
+    :ivar plugin: the plugin held responsible ("" when unknown).
+    :ivar shrinker: the shrinker that was running ("" outside a shrinker call).
+    :ivar rule: the broken rule in a few words.
+    """
+
+    def __init__(self, message: str, *, plugin: str = "", shrinker: str = "", rule: str = ""):
+        super().__init__(message)
+        self.plugin = plugin
+        self.shrinker = shrinker
+        self.rule = rule or message
 
 
 class _LocatedError(ShrinkfwError, ValueError):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .consumer import ConsumerRegistry, Decision
     from .memcg import MemCgroup
     from .registry import ShrinkerEntry, ShrinkerRegistry
     from .shrink_arith import Pressure
@@ -92,6 +93,19 @@ def shrinkfw_register_workloads(registry: WorkloadRegistry, sim: Simulation) -> 
     the workload's events on ``sim``'s clock and returns an object with ``stop()``.
 
     :param registry: the simulation's workloads; names are unique.
+    :param sim: the simulation being built.
+    """
+
+
+@hookspec
+def shrinkfw_register_consumers(registry: ConsumerRegistry, sim: Simulation) -> None:
+    """Register pressure consumers with ``registry.add(name, start, description=..., params=...)``.
+
+    Called once while the simulation is built. ``start(sim, **params)`` registers the
+    consumer's listeners (``sim.vmpressure.register_event(..., reader=...)``) and returns an
+    object with ``stop()``. Report each action with ``sim.record_decision``.
+
+    :param registry: the simulation's consumers; names are unique.
     :param sim: the simulation being built.
     """
 
@@ -274,6 +288,26 @@ def shrinkfw_vmpressure(event: PressureEvent, sim: Simulation) -> None:
 
     :param event: the delivered event.
     :param sim: the running simulation; consumers act through its public API.
+    """
+
+
+@hookspec
+def shrinkfw_consumer_decision(decision: Decision, sim: Simulation) -> None:
+    """A pressure consumer acted, or in a dry run decided it would have (an oomd kill, a
+    dead-memcg reap).
+
+    :param decision: who decided what about which memcg, why, and what it freed.
+    :param sim: the running simulation.
+    """
+
+
+@hookspec
+def shrinkfw_plugin_disabled(plugin: str, error: str, sim: Simulation) -> None:
+    """A misbehaving plugin was unregistered (``--on-plugin-error=disable``); the run goes on.
+
+    :param plugin: the plugin's name.
+    :param error: the broken rule, as one line naming the plugin and the shrinker or hook.
+    :param sim: the running simulation.
     """
 
 

@@ -164,8 +164,10 @@ class ShrinkerRegistry:
         return entry
 
     def remove(self, entry: ShrinkerEntry) -> None:
-        """Unregister ``entry``; its id becomes free for the next memcg-aware shrinker."""
-        self._entries.remove(entry)
+        """Unregister ``entry``; its id becomes free for the next memcg-aware shrinker.
+
+        The entry list is replaced, not edited, so a pass iterating it runs to its end."""
+        self._entries = [e for e in self._entries if e is not entry]
         del self._by_name[entry.name]
         if entry.id >= 0:
             del self._by_id[entry.id]

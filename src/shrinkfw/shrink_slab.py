@@ -38,31 +38,48 @@ LONG_MAX = (1 << 63) - 1
 SWAP_CLUSTER_MAX = 32
 
 
+def _violation(entry: ShrinkerEntry, rule: str, plugin: str | None = None) -> ContractViolation:
+    owner = plugin or entry.plugin
+    return ContractViolation(
+        f"plugin {owner!r}: shrinker {entry.name!r}: {rule}",
+        plugin=owner,
+        shrinker=entry.name,
+        rule=rule,
+    )
+
+
+def _raised(
+    sim: Simulation, entry: ShrinkerEntry, method: str, exc: Exception
+) -> ContractViolation:
+    """A shrinker callback raised: blame the plugin whose code raised it."""
+    if isinstance(exc, ContractViolation) and exc.shrinker:
+        return exc
+    rule = (
+        str(exc)
+        if isinstance(exc, ContractViolation)
+        else f"{method} raised {type(exc).__name__}: {exc}"
+    )
+    return _violation(entry, rule, sim.blame(exc))
+
+
 def _check_count(entry: ShrinkerEntry, value: object) -> int:
     if type(value) is not int:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: count_objects must return an "
-            f"int, got {value!r}"
-        )
+        raise _violation(entry, f"count_objects must return an int, got {value!r}")
     if value < 0:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: count_objects returned a "
-            f"negative count {value}"
-        )
+        raise _violation(entry, f"count_objects returned a negative count {value}")
     return value
 
 
 def _check_scan(entry: ShrinkerEntry, value: object, sc: ShrinkControl, nr_to_scan: int) -> int:
     if type(value) is not int or value < 0:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: scan_objects must return an "
-            f"int >= 0 or SHRINK_STOP, got {value!r}"
+        raise _violation(
+            entry, f"scan_objects must return an int >= 0 or SHRINK_STOP, got {value!r}"
         )
     if not 0 < sc.nr_scanned <= nr_to_scan:
-        raise ContractViolation(
-            f"plugin {entry.plugin!r}: shrinker {entry.name!r}: scan_objects set nr_scanned "
-            f"to {sc.nr_scanned}; it may only lower it within 1..{nr_to_scan}, or the batch "
-            "loop could not make progress"
+        raise _violation(
+            entry,
+            f"scan_objects set nr_scanned to {sc.nr_scanned}; it may only lower it within "
+            f"1..{nr_to_scan}, or the batch loop could not make progress",
         )
     return value
 
@@ -86,6 +103,17 @@ def _deferred(
 def do_shrink_slab(
     sc: ShrinkControl, entry: ShrinkerEntry, pressure: Pressure, sim: Simulation
 ) -> int:
+    """Invoke one shrinker once; a broken contract goes to ``sim.shrinker_failed``, which
+    raises or (``on_plugin_error="disable"``) unregisters the offender and returns 0."""
+    try:
+        return _do_shrink_slab(sc, entry, pressure, sim)
+    except ContractViolation as violation:
+        return sim.shrinker_failed(entry, violation)
+
+
+def _do_shrink_slab(
+    sc: ShrinkControl, entry: ShrinkerEntry, pressure: Pressure, sim: Simulation
+) -> int:
     """Invoke one shrinker once and return the objects it freed (or ``SHRINK_EMPTY``).
 
     Steps, as in every era: count; take all deferred work (``xchg`` with 0); size the scan
@@ -103,7 +131,11 @@ def do_shrink_slab(
     entry.count_calls += 1
     vmstat = sim.vmstat
     vmstat["count_objects_calls"] += 1
-    freeable = _check_count(entry, shrinker.count_objects(sc))
+    try:
+        counted = shrinker.count_objects(sc)
+    except Exception as exc:
+        raise _raised(sim, entry, "count_objects", exc) from exc
+    freeable = _check_count(entry, counted)
     if freeable == 0 or freeable == SHRINK_EMPTY:
         return SHRINK_EMPTY if freeable == SHRINK_EMPTY and arith.shrink_empty else 0
     if freeable > LONG_MAX:
@@ -154,10 +186,21 @@ def do_shrink_slab(
         nr_to_scan = batch if batch < total_scan else total_scan
         sc.nr_to_scan = nr_to_scan
         sc.nr_scanned = nr_to_scan
-        ret = shrinker.scan_objects(sc)
+        try:
+            ret = shrinker.scan_objects(sc)
+        except Exception as exc:
+            raise _raised(sim, entry, "scan_objects", exc) from exc
         if ret == SHRINK_STOP:
             break
         ret = _check_scan(entry, ret, sc, nr_to_scan)
+        if ret > freeable:
+            # one call cannot free more than the cache held; over the whole loop a shrinker
+            # may report more (the 3.12-4.15 xfs_buf isolate counts buffers it keeps)
+            raise _violation(
+                entry,
+                f"scan_objects reported freeing {ret} objects when count_objects said it "
+                f"held {freeable}",
+            )
         done = sc.nr_scanned if feedback else nr_to_scan
         freed += ret
         total_scan -= done

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._hooks import Hooks
 from ._log import get_logger
-from ._plugins import PluginManager, make_plugin_manager
+from ._plugins import ESSENTIAL_PLUGINS, PluginManager, make_plugin_manager
 from .clock import Clock, EventHandle, Series
-from .errors import ProfileError, UsageError
+from .consumer import ConsumerRegistry, Decision
+from .errors import ContractViolation, ProfileError, UsageError
 from .list_lru import ListLRU
 from .lruvec import LruKind, LruScanControl, LruScanResult, Lruvec, shrink_lruvec
 from .memcg import PAGE_SIZE, ChargeKind, LimitKind, MemCgroup, MemcgState, MemcgTree
@@ -53,6 +54,8 @@ from .workload import WorkloadRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+
+    from .vmpressure import Listener
 
 __all__ = ["Simulation"]
 
@@ -113,6 +116,14 @@ class Simulation:
         self.lrus: list[ListLRU] = []
         self.vfs = Vfs(self)
         self.workloads = WorkloadRegistry()
+        self.consumers = ConsumerRegistry()
+        #: what a misbehaving plugin costs: ``"stop"`` raises its ContractViolation out of
+        #: the run; ``"disable"`` unregisters it, records that, and goes on
+        self.on_plugin_error: str = "stop"
+        #: plugins disabled for breaking a contract: ``(plugin, error)`` in order
+        self.disabled_plugins: list[tuple[str, str]] = []
+        #: every consumer decision, oldest first
+        self.decisions: list[Decision] = []
         #: the most recent reclaim invocations (all of them reach ``shrinkfw_reclaim_done``)
         self.reclaims: deque[ReclaimRecord] = deque(maxlen=RECLAIM_LOG)
         self._lruvecs: dict[MemCgroup, list[Lruvec]] = {}
@@ -137,8 +148,13 @@ class Simulation:
         self.memcgs.on_offline.append(self._memcg_offline)
         self.memcgs.on_free.append(self._memcg_free)
         self.memcgs.on_kmem_activate.append(self.slab.memcg_kmem_activate)
+        #: the kernel's own dead-memcg reaper (kmemcg v15 13/13); a consumer plugin that
+        #: replaces it unregisters it
+        self.dead_memcg_reaper: Listener | None = None
         if profile.dead_memcg_reaper:
-            self.vmpressure.register_kernel_event(root, self._reap_dead, name="dead-memcg-reaper")
+            self.dead_memcg_reaper = self.vmpressure.register_kernel_event(
+                root, self._reap_dead, name="dead-memcg-reaper"
+            )
 
     @classmethod
     def build(
@@ -180,6 +196,7 @@ class Simulation:
         sim.hooks.register_fs_types(sim.vfs.fs_types, sim)
         sim.hooks.register_shrinkers(sim.shrinkers, sim)
         sim.hooks.register_workloads(sim.workloads, sim)
+        sim.hooks.register_consumers(sim.consumers, sim)
         sim.hooks.configure(sim)
         return sim
 
@@ -576,6 +593,75 @@ class Simulation:
             if lruvec.nr_pages:  # pages the model still holds go to the parent
                 lruvec.move_all_to(self._lruvecs[parent][nid])
                 self._mark_busy(parent, nid)
+
+    def rmdir(self, memcg: MemCgroup) -> None:
+        """Remove ``memcg`` and its online descendants, deepest first (``rmdir`` of a cgroup
+        tree, as a container manager removes one)."""
+        for child in list(memcg.children):
+            if child.state is MemcgState.ONLINE:
+                self.rmdir(child)
+        self.memcgs.offline(memcg)
+
+    def kill_memcg(self, memcg: MemCgroup) -> int:
+        """Kill every task of ``memcg``'s subtree (``cgroup.kill``, v5.14; an oom group kill
+        before): their anonymous memory is freed at once; page cache stays charged until
+        reclaim or removal. Returns the pages freed."""
+        freed = 0
+        for m in list(self.memcgs.iter(memcg)):
+            if m.state is MemcgState.FREED:
+                continue
+            for nid in range(self.nr_nodes):
+                lruvec = self._lruvecs[m][nid]
+                freed += self.free_user_pages(m, nid, lruvec.anon_pages, LruKind.ANON)
+        self.vmstat["memcg_kill"] += 1
+        return freed
+
+    def record_decision(self, decision: Decision) -> None:
+        """Report a consumer's decision: kept in ``sim.decisions``, counted in vmstat and
+        passed to the ``shrinkfw_consumer_decision`` hook."""
+        self.decisions.append(decision)
+        dry = "_dry_run" if decision.dry_run else ""
+        self.vmstat[f"decision_{decision.action}{dry}"] += 1
+        self.hooks.consumer_decision(decision, self)
+
+    # -- misbehaving plugins -----------------------------------------------------------------
+
+    def blame(self, exc: BaseException) -> str | None:
+        """The registered plugin whose code raised ``exc``: the innermost traceback frame
+        that belongs to a plugin's package, or ``None``."""
+        owners: dict[str, str] = {}
+        for name, plugin in self.pm.list_name_plugin():
+            module = getattr(plugin, "__name__", None) or type(plugin).__module__
+            owners[module.partition(".")[0]] = name
+        owners.pop("shrinkfw", None)
+        culprit = None
+        tb = exc.__traceback__
+        while tb is not None:
+            package = str(tb.tb_frame.f_globals.get("__name__", "")).partition(".")[0]
+            culprit = owners.get(package, culprit)
+            tb = tb.tb_next
+        return culprit
+
+    def shrinker_failed(self, entry: ShrinkerEntry, violation: ContractViolation) -> int:
+        """A shrinker broke its contract. Raises ``violation`` unless ``on_plugin_error`` is
+        ``"disable"``: then the shrinker and the plugin to blame are unregistered, the
+        ``shrinkfw_plugin_disabled`` hook reports it, and the call counts as freeing 0."""
+        if self.on_plugin_error != "disable":
+            raise violation
+        message = str(violation)
+        plugin = violation.plugin or entry.plugin
+        if any(e is entry for e in self.shrinkers.entries):
+            self.shrinkers.remove(entry)
+        if plugin not in ESSENTIAL_PLUGINS:
+            for other in [e for e in self.shrinkers.entries if e.plugin == plugin]:
+                self.shrinkers.remove(other)
+            if self.pm.get_plugin(plugin) is not None:
+                self.pm.unregister(name=plugin)
+        self.disabled_plugins.append((plugin, message))
+        self.vmstat["plugins_disabled"] += 1
+        self.log.warning("plugin disabled", plugin=plugin, error=message)
+        self.hooks.plugin_disabled(plugin, message, self)
+        return 0
 
     def _reap_dead(self, event: PressureEvent) -> None:
         """The seed's 13/13: on every root vmpressure event, shrink dead memcgs' caches."""

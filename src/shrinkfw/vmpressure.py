@@ -276,6 +276,8 @@ class Listener:
     :ivar mode: propagation mode (``DEFAULT`` under v3.14 propagation and for callbacks).
     :ivar name: free label.
     :ivar fn: the kernel callback; ``None`` for a userspace eventfd.
+    :ivar reader: for a userspace eventfd, the process reading it: called with each delivery
+        (a pressure consumer such as oomd); ``None`` when nobody reads it.
     :ivar events: every delivery, oldest first.
     :ivar count: deliveries per window level (an eventfd's counter, split by level).
     :ivar registered: false once unregistered.
@@ -286,6 +288,7 @@ class Listener:
     mode: Mode
     name: str = ""
     fn: Callable[[PressureEvent], None] | None = None
+    reader: Callable[[PressureEvent], None] | None = None
     events: list[PressureEvent] = attrs.field(factory=list)
     count: dict[Level, int] = attrs.field(factory=lambda: dict.fromkeys(Level, 0))
     registered: bool = True
@@ -426,9 +429,16 @@ class Vmpressure:
     # -- registration ---------------------------------------------------------------------
 
     def register_event(
-        self, memcg: MemCgroup, level: Level, mode: Mode = Mode.DEFAULT, *, name: str = ""
+        self,
+        memcg: MemCgroup,
+        level: Level,
+        mode: Mode = Mode.DEFAULT,
+        *,
+        name: str = "",
+        reader: Callable[[PressureEvent], None] | None = None,
     ) -> Listener:
-        """A userspace eventfd on ``memcg`` (``vmpressure_register_event``).
+        """A userspace eventfd on ``memcg`` (``vmpressure_register_event``); ``reader`` is
+        called with every delivery, as the process blocked on the eventfd would wake.
 
         :raises UsageError: for a mode other than ``DEFAULT`` under ``"v3.14"`` propagation,
             which has no modes (the kernel rejects ``"<level>,<mode>"`` with ``-EINVAL``).
@@ -437,7 +447,7 @@ class Vmpressure:
             raise UsageError(
                 f"EINVAL: vmpressure of {self.policy.name} has no modes ({mode.value!r})"
             )
-        listener = Listener(memcg=memcg, level=Level(level), mode=mode, name=name)
+        listener = Listener(memcg=memcg, level=Level(level), mode=mode, name=name, reader=reader)
         self.state(memcg).listeners.append(listener)
         return listener
 
@@ -690,6 +700,8 @@ class Vmpressure:
             out.append(event)
             if self.on_event is not None:
                 self.on_event(event)
+            if listener.reader is not None:
+                listener.reader(event)
         if policy.kernel_events:
             st.notify_userspace = False
         return ret

@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from .errors import PluginError, UsageError
+from ._named import NamedRegistry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from .memcg import MemCgroup
     from .sim import Simulation
     from .vfs import SuperBlock
@@ -60,14 +58,10 @@ class WorkloadType:
     params: dict[str, object] = attrs.field(factory=dict)
 
 
-class WorkloadRegistry:
+class WorkloadRegistry(NamedRegistry[WorkloadType]):
     """Workload types by name."""
 
-    __slots__ = ("_types", "current_plugin")
-
-    def __init__(self) -> None:
-        self._types: dict[str, WorkloadType] = {}
-        self.current_plugin: str | None = None
+    kind = "workload"
 
     def add(
         self,
@@ -79,35 +73,15 @@ class WorkloadRegistry:
         params: dict[str, object] | None = None,
         plugin: str | None = None,
     ) -> WorkloadType:
-        owner = plugin or self.current_plugin or "<inline>"
-        if name in self._types:
-            raise PluginError(
-                f"plugin {owner!r}: workload {name!r} is already registered by plugin "
-                f"{self._types[name].plugin!r}"
-            )
-        kind = WorkloadType(
-            name=name,
-            plugin=owner,
-            start=start,
-            description=description,
-            needs_fs=needs_fs,
-            params=dict(params or {}),
+        return self._add(
+            name,
+            lambda owner: WorkloadType(
+                name=name,
+                plugin=owner,
+                start=start,
+                description=description,
+                needs_fs=needs_fs,
+                params=dict(params or {}),
+            ),
+            plugin,
         )
-        self._types[name] = kind
-        return kind
-
-    def get(self, name: str) -> WorkloadType:
-        try:
-            return self._types[name]
-        except KeyError:
-            known = ", ".join(self._types) or "none"
-            raise UsageError(
-                f"unknown workload {name!r} (registered: {known}); is the plugin that "
-                "provides it installed?"
-            ) from None
-
-    def __iter__(self) -> Iterator[WorkloadType]:
-        return iter(self._types.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
