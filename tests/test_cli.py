@@ -24,11 +24,6 @@ def test_profiles_verbose_says_what_is_not_modelled(capsys: pytest.CaptureFixtur
     assert "models: shrinker bitmap dispatch" in out
 
 
-def test_run_does_not_pretend(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run"]) == 2
-    assert "not available" in capsys.readouterr().err
-
-
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["frobnicate"])

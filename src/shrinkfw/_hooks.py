@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
     from .vfs import FsTypeRegistry, Inode, SuperBlock
-    from .vmpressure import PressureEvent
+    from .vmpressure import PressureEvent, Window
     from .vmscan import ReclaimRecord
     from .workload import WorkloadRegistry
 
@@ -202,3 +202,6 @@ class Hooks:
 
     def plugin_disabled(self, plugin: str, error: str, sim: Simulation) -> None:
         self._hook.shrinkfw_plugin_disabled(plugin=plugin, error=error, sim=sim)
+
+    def vmpressure_window(self, window: Window, sim: Simulation) -> None:
+        self._hook.shrinkfw_vmpressure_window(window=window, sim=sim)

@@ -32,27 +32,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _not_yet(name: str) -> int:
-    print(
-        f"shrinkfw {name}: not available in this version ({__version__}); "
-        "see the README for what works today",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser, with one sub-command per job."""
     from .trace import cli as trace_cli
 
     parser = _Parser(prog="shrinkfw", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"shrinkfw {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log progress (-vv: debug) on stderr"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("console", "json"),
+        default="console",
+        help="log lines as text or as JSON objects",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    run = sub.add_parser("run", help="run a scenario (the embedded default if none is given)")
-    run.add_argument("scenario", nargs="?")
-    run.set_defaults(func=lambda args: _not_yet("run"))
+    from . import run_cli
+
+    run_cli.register(sub)
 
     trace = sub.add_parser("trace", help="read real kernel ftrace text")
     trace_sub = trace.add_subparsers(dest="trace_command", metavar="COMMAND", parser_class=_Parser)
@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(func=_plugins)
 
     profiles = sub.add_parser("profiles", help="list the kernel profiles and what each models")
-    profiles.add_argument("-v", "--verbose", action="store_true", help="what each models")
+    profiles.add_argument(
+        "-v", "--verbose", dest="detail", action="store_true", help="what each models"
+    )
     profiles.set_defaults(func=_profiles)
     return parser
 
@@ -96,7 +98,7 @@ def _profiles(args: argparse.Namespace) -> int:
     for profile in PROFILES.values():
         default = " (default)" if profile.name == DEFAULT_PROFILE else ""
         print(f"{profile.name:<18} {profile.era:<7} {profile.scope:<10} {profile.summary}{default}")
-        if args.verbose:
+        if args.detail:
             for line in profile.modelled:
                 print(f"{'':<18}   models: {line}")
             for line in profile.not_modelled:
@@ -108,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shrinkfw`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ._log import configure_cli
+
+    configure_cli(args.verbose, args.log_format)
     try:
         code: int = args.func(args)
     except ShrinkfwError as exc:

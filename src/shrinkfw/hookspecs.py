@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .sim import Simulation
     from .tracepoints import ShrinkSlabEnd, ShrinkSlabStart
     from .vfs import FsTypeRegistry, Inode, SuperBlock
-    from .vmpressure import PressureEvent
+    from .vmpressure import PressureEvent, Window
     from .vmscan import ReclaimRecord
     from .workload import WorkloadRegistry
 
@@ -288,6 +288,16 @@ def shrinkfw_vmpressure(event: PressureEvent, sim: Simulation) -> None:
 
     :param event: the delivered event.
     :param sim: the running simulation; consumers act through its public API.
+    """
+
+
+@hookspec
+def shrinkfw_vmpressure_window(window: Window, sim: Simulation) -> None:
+    """A memcg's vmpressure window was evaluated (``vmpressure_work_fn``): its level, whether
+    or not anyone listens. Socket-pressure samples are not windows.
+
+    :param window: the memcg, the pages scanned and reclaimed, the pressure and the level.
+    :param sim: the running simulation.
     """
 
 

@@ -39,7 +39,7 @@ from .shrink_arith import Pressure
 from .shrinker import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, Gfp, ShrinkControl
 from .slab import SlabAllocator
 from .vfs import Vfs
-from .vmpressure import PressureEvent, Vmpressure
+from .vmpressure import PressureEvent, Vmpressure, Window
 from .vmscan import (
     MAX_RECLAIM_RETRIES,
     ReclaimRecord,
@@ -114,6 +114,8 @@ class Simulation:
         self.memcgs = MemcgTree(profile.kmem, nr_nodes)
         self.shrinkers = ShrinkerRegistry(nr_nodes)
         self.lrus: list[ListLRU] = []
+        #: the shrinker that scans each list_lru, where one was named at creation
+        self.lru_owner: dict[ListLRU, ShrinkerEntry] = {}
         self.vfs = Vfs(self)
         self.workloads = WorkloadRegistry()
         self.consumers = ConsumerRegistry()
@@ -130,9 +132,11 @@ class Simulation:
         self._busy: list[dict[MemCgroup, None]] = [{} for _ in range(nr_nodes)]
         self._kswapd_events: list[EventHandle | None] = [None] * nr_nodes
         self._in_reclaim = 0
+        self._reclaim_stack: list[ScanControl] = []
         root = self.memcgs.root
         self.vmpressure = Vmpressure(profile.vmpressure, root=root, now=self._now)
         self.vmpressure.on_event = self._pressure_event
+        self.vmpressure.on_window = self._pressure_window
         self.slab = SlabAllocator(
             self.memcgs,
             policy=profile.slab,
@@ -528,6 +532,8 @@ class Simulation:
         )
         if memcg_aware:
             lru.memcg_update_size(self.memcgs.kmem_array_size)
+        if shrinker is not None:
+            self.lru_owner[lru] = shrinker
         if shrinker is not None and shrinker.id >= 0:
             shrinker_id = shrinker.id
             busy = self._busy
@@ -670,6 +676,9 @@ class Simulation:
             self.vmstat["dead_memcg_reaps"] += 1
             self.slab.shrink_dead(dead)
 
+    def _pressure_window(self, window: Window) -> None:
+        self.hooks.vmpressure_window(window, self)
+
     def _pressure_event(self, event: PressureEvent) -> None:
         self.vmstat[f"vmpressure_{event.level.label}"] += 1
         self.hooks.vmpressure(event, self)
@@ -677,14 +686,25 @@ class Simulation:
     # -- reclaim entry points ----------------------------------------------------------------
 
     @contextmanager
-    def in_reclaim(self) -> Iterator[None]:
+    def in_reclaim(self, sc: ScanControl | None = None) -> Iterator[None]:
         """Mark the code inside as reclaim (the kernel's ``PF_MEMALLOC``): allocations made
-        from it (by shrinkers, hooks, listeners) neither reclaim nor fail on limits."""
+        from it (by shrinkers, hooks, listeners) neither reclaim nor fail on limits. ``sc``
+        is the reclaim invocation running inside, readable as :attr:`current_reclaim`."""
         self._in_reclaim += 1
+        if sc is not None:
+            self._reclaim_stack.append(sc)
         try:
             yield
         finally:
             self._in_reclaim -= 1
+            if sc is not None:
+                self._reclaim_stack.pop()
+
+    @property
+    def current_reclaim(self) -> ScanControl | None:
+        """The innermost reclaim invocation running now (its ``reason``, ``nodes``,
+        ``target_mem_cgroup``, ``is_kswapd``), ``None`` outside reclaim."""
+        return self._reclaim_stack[-1] if self._reclaim_stack else None
 
     def reclaim_walk(self, target: MemCgroup | None) -> list[MemCgroup]:
         """The memcgs a reclaim walk from ``target`` visits (``mem_cgroup_iter``): the target

@@ -337,6 +337,7 @@ class Vfs:
         for lru in (sb.dentry_lru, sb.inode_lru):
             if lru in sim.lrus:
                 sim.lrus.remove(lru)
+                sim.lru_owner.pop(lru, None)
         self.supers.remove(sb)
 
 

@@ -402,7 +402,17 @@ class Vmpressure:
     :class:`Window` in order.
     """
 
-    __slots__ = ("_queue", "_states", "now", "on_event", "policy", "root", "windows")
+    __slots__ = (
+        "_queue",
+        "_states",
+        "now",
+        "on_event",
+        "on_window",
+        "policy",
+        "root",
+        "window_counts",
+        "windows",
+    )
 
     def __init__(
         self, policy: VmpressurePolicy, *, root: MemCgroup, now: Callable[[], float]
@@ -414,6 +424,10 @@ class Vmpressure:
         self.now = now
         self.on_event: Callable[[PressureEvent], None] | None = None
         self.windows: list[Window] = []
+        #: listener windows evaluated so far, by level (every memcg, listened to or not)
+        self.window_counts: dict[Level, int] = dict.fromkeys(Level, 0)
+        #: called with every listener window as it is evaluated (not socket samples)
+        self.on_window: Callable[[Window], None] | None = None
         self._states: dict[MemCgroup, VmprState] = {}
         self._queue: list[MemCgroup] = []
 
@@ -639,6 +653,9 @@ class Vmpressure:
         now = self.now()
         window = Window(memcg, now, scanned, reclaimed, pressure, level)
         self.windows.append(window)
+        self.window_counts[level] += 1
+        if self.on_window is not None:
+            self.on_window(window)
         st.windows[level] += 1
         stop_at_first = policy.propagation == "v3.14"
         ancestor = False

@@ -290,7 +290,7 @@ def do_try_to_free_pages(sim: Simulation, sc: ScanControl) -> int:
     ``memory.low`` ignored.
     """
     sim.require_full_profile()
-    with sim.in_reclaim():
+    with sim.in_reclaim(sc):
         _priority_loop(sim, sc)
     sim.finish_reclaim(sc)
     return sc.nr_reclaimed
@@ -387,7 +387,7 @@ def balance_pgdat(sim: Simulation, nid: int) -> int:
         may_swap=sim.swap_enabled,
         is_kswapd=True,
     )
-    with sim.in_reclaim():
+    with sim.in_reclaim(sc):
         while sc.priority >= 1 and not node.balanced():
             reclaimed0 = sc.nr_reclaimed
             sc.nr_scanned = 0
@@ -421,7 +421,7 @@ def drop_slab(sim: Simulation) -> int:
         priority=0,
     )
     total = 0
-    with sim.in_reclaim():
+    with sim.in_reclaim(sc):
         if sim.profile.reclaim is ReclaimStyle.ZONES_V3:
             while True:
                 before = sc.slab_objects
