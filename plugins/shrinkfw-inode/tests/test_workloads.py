@@ -35,7 +35,13 @@ def test_both_workloads_are_registered_with_their_defaults() -> None:
     assert create.needs_fs
     assert read.needs_fs
     assert create.params == {"rate": 100.0, "files": 1000, "lifetime": None, "nid": 0}
-    assert read.params == {"rate": 100.0, "files": 100, "pages_per_file": 16, "nid": 0}
+    assert read.params == {
+        "rate": 100.0,
+        "files": 100,
+        "pages_per_file": 16,
+        "nid": 0,
+        "write": False,
+    }
 
 
 @pytest.mark.parametrize(("profile", "state"), [("v3.14-kmemcg-v15", I_REFERENCED), ("v6.7", 0)])
@@ -138,6 +144,21 @@ def test_read_into_page_cache_reads_once_then_hits(profile: str) -> None:
     sim.run(until=1.0)
     assert run.opens == 20
     check_books(sim)
+
+
+@pytest.mark.parametrize("profile", FULL)
+def test_writes_enter_the_page_cache_dirty(profile: str) -> None:
+    sim, sb = mounted(profile)
+    box = kmem_memcg(sim, "box")
+    run = _start(
+        sim, READ_INTO_PAGE_CACHE, box, sb, rate=100, files=10, pages_per_file=8, write=True
+    )
+    sim.run(until=0.105)
+    assert run.pages_read == 80
+    lruvec = sim.lruvec(box, 0)
+    assert (lruvec.file_pages, lruvec.nr_dirty) == (80, 80)
+    with pytest.raises(UsageError, match="write: expected true or false"):
+        _start(sim, READ_INTO_PAGE_CACHE, box, sb, write="yes")
 
 
 def test_fractional_rates_are_carried_over() -> None:

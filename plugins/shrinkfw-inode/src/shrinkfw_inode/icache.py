@@ -281,14 +281,21 @@ class Icache:
     # -- page cache ------------------------------------------------------------------------
 
     def read_pages(
-        self, inode: VfsInode, memcg: MemCgroup | None, nr_pages: int, *, nid: int = 0
+        self,
+        inode: VfsInode,
+        memcg: MemCgroup | None,
+        nr_pages: int,
+        *,
+        nid: int = 0,
+        dirty: bool = False,
     ) -> int | None:
         """Read the first ``nr_pages`` pages of a referenced inode's file.
 
         Cached pages are hits (``mark_page_accessed``); the rest are allocated as page cache
         charged to ``memcg`` (the root for ``None``) preferring ``nid`` (``sim.alloc_user_pages``,
-        which may reclaim) and added to the mapping. Returns the pages read from disk, or
-        ``None`` when the allocation failed (ENOMEM: nothing was added).
+        which may reclaim) and added to the mapping, dirty when ``dirty`` (a write). Returns
+        the pages read from disk (or newly written), or ``None`` when the allocation failed
+        (ENOMEM: nothing was added).
         """
         self._check_live(inode)
         if nr_pages < 0:
@@ -304,7 +311,7 @@ class Icache:
             return 0
         sim = self.sim
         owner = memcg if memcg is not None else sim.memcgs.root
-        got = sim.alloc_user_pages(owner, misses, kind=_FILE, nid=nid)
+        got = sim.alloc_user_pages(owner, misses, kind=_FILE, nid=nid, dirty=dirty)
         if got is None:
             sim.vmstat["inode_read_enomem"] += 1
             return None

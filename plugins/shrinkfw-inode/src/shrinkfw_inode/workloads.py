@@ -67,6 +67,7 @@ _READ_DEFAULTS: Final[dict[str, object]] = {
     "files": 100,
     "pages_per_file": 16,
     "nid": 0,
+    "write": False,
 }
 
 
@@ -218,6 +219,7 @@ class ReadIntoPageCache:
     pages_per_file: int
     nid: int
     first_ino: int
+    write: bool = False
     opens: int = 0
     pages_read: int = 0
     failed: int = 0
@@ -236,7 +238,9 @@ class ReadIntoPageCache:
             self.failed += 1
             return
         try:
-            read = icache.read_pages(inode, self.memcg, self.pages_per_file, nid=self.nid)
+            read = icache.read_pages(
+                inode, self.memcg, self.pages_per_file, nid=self.nid, dirty=self.write
+            )
         finally:
             icache.iput(inode)
         if read is None:
@@ -300,6 +304,8 @@ def start_read_into_page_cache(
     :param files: distinct files read in turn (> 0).
     :param pages_per_file: pages read from each file (>= 0).
     :param nid: the node inodes and pages are allocated on.
+    :param write: the pages are written, not read: new pages enter the page cache dirty and
+        reclaim must write them back before it can free them (``generic_perform_write``).
     :raises UsageError: an unknown or bad parameter, named in the message.
     """
     name = READ_INTO_PAGE_CACHE
@@ -308,6 +314,9 @@ def start_read_into_page_cache(
     files = int(_number(name, "files", p["files"], positive=True, integer=True))
     pages = int(_number(name, "pages_per_file", p["pages_per_file"], positive=False, integer=True))
     nid = _nid(name, sim, p["nid"])
+    write = p["write"]
+    if not isinstance(write, bool):
+        raise UsageError(f"{name}: write: expected true or false, got {write!r}")
     sb = _check_sb(name, sb)
     run = ReadIntoPageCache(
         sim=sim,
@@ -318,6 +327,7 @@ def start_read_into_page_cache(
         pages_per_file=pages,
         nid=nid,
         first_ino=icache.supers(sb).alloc_ino(files),
+        write=write,
     )
     run._pacer = _Pacer(sim, rate, run._batch, name)
     return run
@@ -357,7 +367,8 @@ def register(registry: WorkloadRegistry, icache: Icache) -> None:
     registry.add(
         READ_INTO_PAGE_CACHE,
         Starter(icache, start_read_into_page_cache),
-        description="open files in turn and read their first pages into the memcg's page cache",
+        description="open files in turn and read (or write) their first pages into the "
+        "memcg's page cache",
         needs_fs=True,
         params=dict(_READ_DEFAULTS),
     )
