@@ -86,6 +86,7 @@ def _plugins(args: argparse.Namespace) -> int:
             ("fs types", info.fs_types),
             ("shrinkers", info.shrinkers),
             ("workloads", info.workloads),
+            ("consumers", info.consumers),
         ):
             if items:
                 print(f"    {label}: {', '.join(items)}")

@@ -33,6 +33,7 @@ class PluginInfo:
     fs_types: tuple[str, ...] = ()
     shrinkers: tuple[str, ...] = ()
     workloads: tuple[str, ...] = ()
+    consumers: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class PluginInfo:
             "fs_types": list(self.fs_types),
             "shrinkers": list(self.shrinkers),
             "workloads": list(self.workloads),
+            "consumers": list(self.consumers),
         }
 
 
@@ -80,6 +82,9 @@ def installed_plugins() -> list[PluginInfo]:
     workloads: dict[str, list[str]] = {}
     for workload in sim.workloads:
         workloads.setdefault(workload.plugin, []).append(workload.name)
+    consumers: dict[str, list[str]] = {}
+    for consumer in sim.consumers:
+        consumers.setdefault(consumer.plugin, []).append(consumer.name)
     try:
         core_version = dist_version(_BUILTIN_DIST)
     except PackageNotFoundError:  # running from a source tree
@@ -95,6 +100,7 @@ def installed_plugins() -> list[PluginInfo]:
                 fs_types=tuple(fs_types.get(name, ())),
                 shrinkers=tuple(shrinkers.get(name, ())),
                 workloads=tuple(workloads.get(name, ())),
+                consumers=tuple(consumers.get(name, ())),
             )
         )
     return infos

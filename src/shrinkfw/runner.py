@@ -197,6 +197,7 @@ class ScenarioRun:
         except UsageError as exc:
             raise self.scenario.error(spec.field, str(exc)) from None
         self.incarnations.append(Incarnation(spec, memcg, sim.now))
+        self.log.debug("memcg created", memcg=memcg.path, id=memcg.id, time=sim.now)
         self.sampler.track(memcg)
         for i, wl in enumerate(self.scenario.workloads):
             if wl.memcg == spec.path and wl.start < sim.now < (wl.stop or math.inf):
@@ -328,6 +329,7 @@ class ScenarioRun:
             self.log.warning("run stopped early", reason=stopped, ticks=self.ticks_done)
         summary = build_summary(self, stopped)
         writer.finish(summary)
+        self.log.info("run finished", ticks=self.ticks_done, time=sim.now, stopped=stopped)
         if self.report:
             from .report.html import write_report
 
@@ -343,6 +345,14 @@ class ScenarioRun:
         sim = self.sim
         tick = self.scenario.tick
         duration = self.scenario.duration
+        self.log.info(
+            "run started",
+            scenario=self.scenario.name,
+            profile=sim.profile.name,
+            seed=sim.seed,
+            ticks=self.nr_ticks,
+            out=str(self.out),
+        )
         sim.run(until=0.0)
         writer.start()
         self._flush(writer)
@@ -350,6 +360,7 @@ class ScenarioRun:
             sim.run(until=min(n * tick, duration))
             self._flush(writer)
             self.ticks_done = n
+            self.log.debug("tick", n=n, time=sim.now, reclaims=sim.vmstat["pages_reclaimed"])
             if self.progress is not None:
                 self.progress(n, self.nr_ticks)
 

@@ -626,6 +626,14 @@ class Simulation:
         """Report a consumer's decision: kept in ``sim.decisions``, counted in vmstat and
         passed to the ``shrinkfw_consumer_decision`` hook."""
         self.decisions.append(decision)
+        self.log.info(
+            "consumer decision",
+            consumer=decision.consumer,
+            action=decision.action,
+            memcg=decision.memcg,
+            dry_run=decision.dry_run,
+            reason=decision.reason,
+        )
         dry = "_dry_run" if decision.dry_run else ""
         self.vmstat[f"decision_{decision.action}{dry}"] += 1
         self.hooks.consumer_decision(decision, self)

@@ -230,3 +230,69 @@ def test_the_command_line_reports_a_bad_scenario_in_one_line(
     assert main(["run", "--out", str(out)]) == 2
     assert "mount[0].fs: unknown filesystem type 'xfs'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_ctrl_c_leaves_complete_files_for_the_ticks_done(tmp_path: Path) -> None:
+    def interrupt(done: int, total: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt
+
+    scenario = parse_scenario(SCENARIO, file="toy.toml")
+    r = ScenarioRun(
+        scenario,
+        out=tmp_path / "out",
+        plugins=[ToyPlugin()],
+        autoload=False,
+        report=False,
+        progress=interrupt,
+    )
+    result = r.run()
+    assert result.stopped == "interrupted"
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (s["ticks"], s["time"], s["complete"]) == (3, 1.5, False)
+    rows = (tmp_path / "out" / "metrics.csv").read_text().splitlines()
+    assert rows[-1].startswith("1.500,shrinker,")
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_verbose_json_logging_names_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    path = tmp_path / "toy.toml"
+    path.write_text(SCENARIO)
+    logger = logging.getLogger("shrinkfw")
+    try:
+        from shrinkfw._log import configure_cli
+
+        configure_cli(1, "json")
+        scenario = parse_scenario(SCENARIO, file=str(path))
+        ScenarioRun(
+            scenario, out=tmp_path / "out", plugins=[ToyPlugin()], autoload=False, report=False
+        ).run()
+    finally:
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    started = next(line for line in lines if line["event"] == "run started")
+    assert started == {
+        "level": "info",
+        "logger": "shrinkfw.run",
+        "event": "run started",
+        "scenario": "toy",
+        "profile": "v3.14-kmemcg-v15",
+        "seed": 0,
+        "ticks": 8,
+        "out": str(tmp_path / "out"),
+    }
+    assert any(line["event"] == "consumer decision" for line in lines)
+
+
+def test_the_library_is_silent_unless_the_host_configures_logging(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(tmp_path)
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
