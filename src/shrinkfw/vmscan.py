@@ -463,7 +463,8 @@ def record_of(sc: ScanControl, time: float, count_calls: int) -> ReclaimRecord:
         nr_scanned=sc.nr_scanned,
         slab_pages=sc.slab_pages,
         slab_objects=sc.slab_objects,
-        priority=sc.priority,
+        # the loop leaves -1 behind when it ran out of priorities; 0 was the last one run
+        priority=max(sc.priority, 0),
         memcgs_walked=sc.memcgs_walked,
         shrink_slab_calls=sc.shrink_slab_calls,
         count_calls=count_calls - sc.count_calls_start,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,9 +14,6 @@ from shrinkfw.cli import main
 from shrinkfw.runner import ScenarioRun
 from shrinkfw.scenario import parse_scenario
 from shrinkfw.trace.check import check_file
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 NEEDED = {"dcache", "inode", "xfs", "gfs2", "reaper", "oomd"}
 
@@ -129,3 +127,19 @@ def test_same_seed_same_bytes(tmp_path: Path, default_run: Path) -> None:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
     for png in (tmp_path / "a").glob("*.png"):
         assert png.read_bytes() == (tmp_path / "b" / png.name).read_bytes(), png.name
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_each_example_validates_and_runs(example: Path, tmp_path: Path) -> None:
+    from shrinkfw.plugininfo import installed_plugins
+
+    if NEEDED - {info.name for info in installed_plugins()}:
+        pytest.skip("needs every in-repo plugin")
+    assert main(["scenario", "validate", str(example)]) == 0
+    assert main(["run", str(example), "--out", str(tmp_path), "--quiet", "--no-report"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] is True
+    assert summary["reclaim"]["slab_freed"] + summary["reclaim"]["pages_reclaimed"] > 0
