@@ -115,6 +115,9 @@ class ScenarioRun:
                 f"got {on_plugin_error!r}"
             )
         self.scenario = scenario
+        out_path = Path(out)
+        if out_path.exists() and not out_path.is_dir():
+            raise UsageError(f"--out {out_path}: exists and is not a directory")
         self.profile_name = profile or scenario.profile
         self.seed = seed if seed is not None else (scenario.seed or 0)
         self.out = Path(out)

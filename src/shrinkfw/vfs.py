@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Final, Protocol
 import attrs
 import pluggy
 
-from .errors import PluginError, UsageError
+from ._named import NamedRegistry
+from .errors import UsageError
 from .shrinker import DEFAULT_SEEKS, SHRINK_EMPTY, SHRINK_STOP, ShrinkControl, ShrinkerFlags
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from .list_lru import ListLRU
     from .memcg import MemCgroup
@@ -108,14 +109,10 @@ class FsType:
     super_ops: Callable[[SuperBlock], SuperOperations] | None = None
 
 
-class FsTypeRegistry:
+class FsTypeRegistry(NamedRegistry[FsType]):
     """Filesystem types by name (``register_filesystem``)."""
 
-    __slots__ = ("_types", "current_plugin")
-
-    def __init__(self) -> None:
-        self._types: dict[str, FsType] = {}
-        self.current_plugin: str | None = None
+    kind = "filesystem type"
 
     def add(
         self,
@@ -125,31 +122,11 @@ class FsTypeRegistry:
         super_ops: Callable[[SuperBlock], SuperOperations] | None = None,
         plugin: str | None = None,
     ) -> FsType:
-        owner = plugin or self.current_plugin or "<inline>"
-        if name in self._types:
-            raise PluginError(
-                f"plugin {owner!r}: filesystem type {name!r} is already registered by plugin "
-                f"{self._types[name].plugin!r}"
-            )
-        fs_type = FsType(name=name, plugin=owner, zero_seek=zero_seek, super_ops=super_ops)
-        self._types[name] = fs_type
-        return fs_type
-
-    def get(self, name: str) -> FsType:
-        try:
-            return self._types[name]
-        except KeyError:
-            known = ", ".join(self._types) or "none"
-            raise UsageError(
-                f"unknown filesystem type {name!r} (registered: {known}); is the plugin that "
-                "provides it installed?"
-            ) from None
-
-    def __iter__(self) -> Iterator[FsType]:
-        return iter(self._types.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
+        return self._add(
+            name,
+            lambda owner: FsType(name=name, plugin=owner, zero_seek=zero_seek, super_ops=super_ops),
+            plugin,
+        )
 
 
 class SuperShrinker:

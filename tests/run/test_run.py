@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shrinkfw import ContractViolation, ScenarioError
+from shrinkfw import ContractViolation, ScenarioError, UsageError
 from shrinkfw.cli import main
 from shrinkfw.runner import ScenarioRun
 from shrinkfw.scenario import parse_scenario
@@ -296,3 +296,11 @@ def test_the_library_is_silent_unless_the_host_configures_logging(
     run(tmp_path)
     captured = capsys.readouterr()
     assert captured.out == captured.err == ""
+
+
+def test_an_out_path_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("not a directory")
+    with pytest.raises(UsageError, match="exists and is not a directory"):
+        ScenarioRun(parse_scenario(SCENARIO), out=target, plugins=[ToyPlugin()], autoload=False)
+    assert target.read_text() == "not a directory"

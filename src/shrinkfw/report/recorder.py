@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
+import attrs
 import pluggy
 
 from ..shrinker import gfp_name
-from ..trace.format import format_end, format_start
+from ..trace.format import format_record
 
 if TYPE_CHECKING:
     from ..consumer import Decision
@@ -117,39 +118,21 @@ class RunRecorder:
         reason = sc.reason[:15]
         return reason, _TASK_PIDS.get(reason, 1003), 0
 
-    @hookimpl
-    def shrinkfw_shrink_slab_start(self, event: ShrinkSlabStart) -> None:
-        gfp = gfp_name(event.gfp_flags)
-        memcg = _path(event.memcg)
-        self.emit(
-            "mm_shrink_slab_start",
-            shrinker=event.shrinker,
-            nid=event.nid,
-            memcg=memcg,
-            nr_objects_to_shrink=event.nr_objects_to_shrink,
-            gfp_flags=gfp,
-            pgs_scanned=event.pgs_scanned,
-            lru_pgs=event.lru_pgs,
-            cache_items=event.cache_items,
-            delta=event.delta,
-            total_scan=event.total_scan,
-            priority=event.priority,
-        )
+    def _tracepoint(self, name: str, event: ShrinkSlabStart | ShrinkSlabEnd) -> None:
+        """One tracepoint: its fields as an event, and (with ``trace``) its kernel text line,
+        naming the shrinker by its scan function as ``%pS`` does."""
+        fields = attrs.asdict(event, recurse=False)
+        fields["memcg"] = _path(event.memcg)
+        if "gfp_flags" in fields:
+            fields["gfp_flags"] = gfp_name(fields["gfp_flags"])
+        self.emit(name, **fields)
         if self.trace:
             task, pid, cpu = self._task()
             self.ftrace.append(
-                format_start(
-                    shrinker=self._function(event.shrinker),
-                    nid=event.nid,
-                    objects_to_shrink=event.nr_objects_to_shrink,
-                    gfp_flags=gfp,
-                    cache_items=event.cache_items,
-                    delta=event.delta,
-                    total_scan=event.total_scan,
-                    pgs_scanned=event.pgs_scanned,
-                    lru_pgs=event.lru_pgs,
-                    priority=event.priority,
+                format_record(
+                    event,
                     style=self.style,
+                    shrinker=self._function(event.shrinker),
                     task=task,
                     pid=pid,
                     cpu=cpu,
@@ -159,36 +142,12 @@ class RunRecorder:
             )
 
     @hookimpl
+    def shrinkfw_shrink_slab_start(self, event: ShrinkSlabStart) -> None:
+        self._tracepoint("mm_shrink_slab_start", event)
+
+    @hookimpl
     def shrinkfw_shrink_slab_end(self, event: ShrinkSlabEnd) -> None:
-        self.emit(
-            "mm_shrink_slab_end",
-            shrinker=event.shrinker,
-            nid=event.nid,
-            memcg=_path(event.memcg),
-            unused_scan_cnt=event.unused_scan_cnt,
-            new_scan_cnt=event.new_scan_cnt,
-            total_scan=event.total_scan,
-            retval=event.retval,
-            scanned=event.scanned,
-        )
-        if self.trace:
-            task, pid, cpu = self._task()
-            self.ftrace.append(
-                format_end(
-                    shrinker=self._function(event.shrinker),
-                    nid=event.nid,
-                    unused_scan_count=event.unused_scan_cnt,
-                    new_scan_count=event.new_scan_cnt,
-                    total_scan=event.total_scan,
-                    retval=event.retval,
-                    style=self.style,
-                    task=task,
-                    pid=pid,
-                    cpu=cpu,
-                    timestamp=self.sim.now,
-                    flags=self.flags,
-                )
-            )
+        self._tracepoint("mm_shrink_slab_end", event)
 
     # -- the rest ----------------------------------------------------------------------------
 
