@@ -57,6 +57,14 @@ class ShrinkerEntry:
     scanned: int = 0
     freed: int = 0
     count_calls: int = 0
+    #: ``NUMA_AWARE`` in ``flags``, kept as a plain bool: it is read on every call
+    numa_aware: bool = attrs.field(init=False)
+    #: ``MEMCG_AWARE`` in ``flags``
+    memcg_aware: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.numa_aware = bool(self.flags & ShrinkerFlags.NUMA_AWARE)
+        self.memcg_aware = bool(self.flags & ShrinkerFlags.MEMCG_AWARE)
 
     @property
     def name(self) -> str:
@@ -69,14 +77,6 @@ class ShrinkerEntry:
     @property
     def batch(self) -> int:
         return self.shrinker.batch
-
-    @property
-    def numa_aware(self) -> bool:
-        return bool(self.flags & ShrinkerFlags.NUMA_AWARE)
-
-    @property
-    def memcg_aware(self) -> bool:
-        return bool(self.flags & ShrinkerFlags.MEMCG_AWARE)
 
     def __repr__(self) -> str:
         return f"<ShrinkerEntry {self.name!r} plugin={self.plugin!r} id={self.id}>"

@@ -320,6 +320,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
 
     if dispatch is SlabDispatch.KMEMCG_V15:
         target = sc.target_mem_cgroup
+        # the kernel re-walks the subtree for each shrinker; the walk's result is the same
+        # for every shrinker of one pass, so it is taken once
+        subtree: list[MemCgroup] | None = None
         for entry in list(registry.entries):
             if not entry.memcg_aware:
                 if target is None:
@@ -329,7 +332,9 @@ def shrink_slab(sc: ShrinkControl, pressure: Pressure, sim: Simulation) -> int:
                 continue
             if target is None:
                 freed += _run_shrinker_v3(_with(sc, nid=sc.nid, memcg=None), entry, pressure, sim)
-            for child in _kmem_subtree(sim, target):
+            if subtree is None:
+                subtree = list(_kmem_subtree(sim, target))
+            for child in subtree:
                 freed += _run_shrinker_v3(_with(sc, nid=0, memcg=child), entry, pressure, sim)
         return freed
 
