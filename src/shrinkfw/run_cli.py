@@ -44,6 +44,14 @@ def register(sub: Any) -> None:
         default="stop",
         help="a plugin breaking its contract stops the run (default) or is unregistered",
     )
+    run.add_argument(
+        "-p",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE[:ATTR]",
+        help="also load this plugin (an importable module, or an object in one); repeatable",
+    )
     run.add_argument("--no-trace", action="store_true", help="do not write ftrace.txt")
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
@@ -61,9 +69,36 @@ def register(sub: Any) -> None:
     )
     validate.add_argument("file", help="the scenario TOML file ('-' for the embedded default)")
     validate.add_argument("--profile", help="check against this kernel profile")
+    validate.add_argument(
+        "-p",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE[:ATTR]",
+        help="also load this plugin; repeatable",
+    )
     validate.set_defaults(func=_validate)
     show = scenario_sub.add_parser("default", help="print the embedded default scenario")
     show.set_defaults(func=_show_default)
+
+
+def _plugins(specs: list[str]) -> list[object]:
+    """Plugin objects from ``module`` or ``module:attribute`` specs (``-p``)."""
+    import importlib
+
+    from .errors import UsageError
+
+    out: list[object] = []
+    for spec in specs:
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj: object = importlib.import_module(module_name)
+            if attr:
+                obj = getattr(obj, attr)
+        except (ImportError, AttributeError) as exc:
+            raise UsageError(f"--plugin {spec}: cannot load it: {exc}") from None
+        out.append(obj)
+    return out
 
 
 def _load(name: str | None) -> Scenario:
@@ -80,7 +115,10 @@ def _validate(args: argparse.Namespace) -> int:
     profile = args.profile or scenario.profile
     kwargs: dict[str, Any] = {"profile": profile} if profile else {}
     sim = Simulation.build(
-        nr_nodes=scenario.machine.nodes, memory=scenario.machine.memory, **kwargs
+        nr_nodes=scenario.machine.nodes,
+        memory=scenario.machine.memory,
+        plugins=_plugins(args.plugin),
+        **kwargs,
     )
     sim.require_full_profile()
     check_plugins(scenario, sim)
@@ -147,6 +185,7 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=Path(args.out),
         on_plugin_error=args.on_plugin_error,
+        plugins=_plugins(args.plugin),
         trace=not args.no_trace,
         report=not args.no_report,
         progress=progress,

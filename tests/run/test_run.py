@@ -304,3 +304,43 @@ def test_an_out_path_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="exists and is not a directory"):
         ScenarioRun(parse_scenario(SCENARIO), out=target, plugins=[ToyPlugin()], autoload=False)
     assert target.read_text() == "not a directory"
+
+
+def test_the_command_line_runs_with_a_plugin_named_on_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHRINKFW_DISABLE_PLUGIN_AUTOLOAD", "1")
+    path = tmp_path / "toy.toml"
+    path.write_text(SCENARIO)
+    spec = f"{ToyPlugin.__module__}:PLUGIN"
+    assert main(["scenario", "validate", str(path), "-p", spec]) == 0
+    assert "ok: 3 memcgs, 0 mounts, 3 workloads, 1 consumers" in capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-p", spec, "--out", str(out), "--no-report"]) == 0
+    table = capsys.readouterr().out
+    assert "toy: v3.14-kmemcg-v15 (E1+v15), seed 0: 8 ticks, 4 s simulated" in table
+    assert "/box" in table
+    assert "toy-cache" in table
+    assert f"run directory: {out}/" in table
+    assert main(["run", str(path), "-p", "no.such.module", "--out", str(out)]) == 2
+    assert "--plugin no.such.module: cannot load it" in capsys.readouterr().err
+
+
+def test_the_progress_bar_only_draws_on_a_terminal() -> None:
+    import io
+
+    from shrinkfw.run_cli import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = _Progress(stream, "toy")
+        for n in range(1, 5):
+            bar(n, 4)
+    assert pipe.getvalue() == ""
+    assert tty.getvalue().startswith("\rtoy [")
+    assert "4/4 ticks" in tty.getvalue()
+    assert tty.getvalue().endswith("\n")

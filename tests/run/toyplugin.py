@@ -137,3 +137,7 @@ class ToyPlugin:
             return Run()
 
         registry.add("echo", start, params={"memcg": "/"}, plugin=NAME)
+
+
+#: for ``shrinkfw run -p <this module>:PLUGIN``
+PLUGIN = ToyPlugin()
