@@ -56,6 +56,11 @@ class Incarnation:
     memcg: MemCgroup
     created: float
     removed: float | None = None
+    #: the memcg id it had while online (ids are released and reused)
+    id: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.id = self.memcg.id
 
 
 @attrs.frozen

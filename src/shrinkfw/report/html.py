@@ -106,9 +106,10 @@ PLOT_NOTES: Final[Mapping[str, tuple[str, str]]] = {
         "struggling: swapping, cache refaulting), <b>critical</b> from 95 or when the reclaim "
         "priority has fallen to 3 (close to out of memory). It signals the listeners "
         "registered through <code>memory.pressure_level</code> on that memcg or, depending on "
-        "the era and mode, its ancestors. The bars count events delivered per time bin, "
-        "stacked by level; the strip below shows, for the memcgs whose windows filled most "
-        "often, the most severe level each reached in each bin.",
+        "the era and mode, its ancestors. The bars count every evaluated window per time bin, "
+        "stacked by level, whether or not anyone listens; the strip below shows, for the "
+        "memcgs whose windows filled most often, the most severe level each reached in each "
+        "bin.",
     ),
     "dying_memcgs.png": (
         "Dying memcgs",
@@ -464,7 +465,9 @@ def render_report(
     seed = summary.get("seed")
     head_title = title + (f", seed {seed}" if seed is not None else "")
     warning = f'<p class="warning">{escape(problem)}</p>' if problem else ""
-    vmpressure = _dict(summary.get("vmpressure"))
+    vmpressure = {
+        k: v for k, v in _dict(summary.get("vmpressure")).items() if not isinstance(v, dict)
+    }
     reclaim = _dict(summary.get("reclaim"))
     body = [
         _section("Run", _identity(summary)),
@@ -472,7 +475,7 @@ def render_report(
         _section("Memcgs", _memcgs(summary)),
         _section("Shrinkers", _shrinkers(summary)),
         _section("Reclaim", _counts(reclaim, _RECLAIM_NOTES, "reclaim")),
-        _section("vmpressure events by level", _counts(vmpressure, _LEVEL_NOTES, "level")),
+        _section("vmpressure windows by level", _counts(vmpressure, _LEVEL_NOTES, "level")),
         _section("Dying memcgs", _dying(summary)),
         _section("Consumer decisions", _decisions(summary)),
         _section("Plugins", _plugins(summary)),

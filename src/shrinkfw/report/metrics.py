@@ -30,8 +30,15 @@ _MACHINE_COUNTERS: Final = (
 
 
 def memcg_objects(sim: Simulation, memcg: MemCgroup) -> int:
-    """Items on ``memcg``'s own lists of every memcg-aware list_lru."""
-    if memcg.state is MemcgState.FREED:
+    """Items on ``memcg``'s own lists of every memcg-aware list_lru.
+
+    A memcg without a kmemcg_id of its own has no lists: its objects are on the global ones
+    (kmem not active, v3.x) or, once offline, on its parent's (the id is taken over by the
+    parent when its lists are spliced there): 0."""
+    if memcg.state is MemcgState.FREED or memcg.kmemcg_id < 0:
+        return 0
+    parent = memcg.parent
+    if parent is not None and memcg.kmemcg_id == parent.kmemcg_id:
         return 0
     total = 0
     for lru in sim.lrus:

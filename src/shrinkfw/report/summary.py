@@ -39,7 +39,7 @@ def build_summary(run: ScenarioRun, stopped: str | None) -> dict[str, Any]:
         memcgs.append(
             {
                 "path": m.path,
-                "id": m.id,
+                "id": inc.id,
                 "state": m.state.value,
                 "usage_bytes": m.usage * PAGE_SIZE,
                 "kmem_bytes": m.usage_kmem * PAGE_SIZE,
