@@ -1,11 +1,15 @@
 """Run a scenario: build the simulation, drive its clock tick by tick, write the run directory.
 
-:class:`ScenarioRun` turns a :class:`~shrinkfw.scenario.Scenario` into clock events (memcgs
-created and removed, filesystems mounted, workloads started, phased and stopped, consumers
-started), samples the model at every tick, and streams ``events.jsonl``, ``metrics.csv`` and
-``ftrace.txt`` through :class:`~shrinkfw.report.writer.RunWriter`. At the end, or when the run
-stops early (Ctrl-C, a misbehaving plugin), it writes ``summary.json`` and the report for the
-ticks that completed.
+:class:`ScenarioDriver` turns a :class:`~shrinkfw.scenario.Scenario` into events on a new
+simulation's clock (memcgs created and removed, filesystems mounted and unmounted, workloads
+started, phased and stopped, consumers started) and nothing else: it is what a host
+simulator embeds, driving ``driver.sim`` from its own clock.
+
+:class:`ScenarioRun` is ``shrinkfw run``: a driver plus the recorder, the per-tick sampler and
+the writer. It advances the clock tick by tick and streams ``events.jsonl``, ``metrics.csv``
+and ``ftrace.txt`` through :class:`~shrinkfw.report.writer.RunWriter`. At the end, or when the
+run stops early (Ctrl-C, a misbehaving plugin), it writes ``summary.json`` and the report for
+the ticks that completed.
 
 Nothing is written before the first tick completes: a scenario that fails while it is being
 set up (a bad workload parameter, a missing plugin) leaves no output directory behind.
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
     from .vfs import SuperBlock
     from .workload import WorkloadRun
 
-__all__ = ["ON_PLUGIN_ERROR", "Incarnation", "RunResult", "ScenarioRun"]
+__all__ = ["ON_PLUGIN_ERROR", "Incarnation", "RunResult", "ScenarioDriver", "ScenarioRun"]
 
 hookimpl = pluggy.HookimplMarker("shrinkfw")
 
@@ -83,21 +87,24 @@ class RunResult:
         return self.stopped is None
 
 
-class ScenarioRun:
-    """One run of a scenario.
+class ScenarioDriver:
+    """A scenario's events on a new simulation's clock.
+
+    Builds the simulation the scenario describes (machine, profile, plugins), checks what the
+    scenario asks of plugins and of the profile, and schedules its memcgs, mounts, workloads
+    and consumers. Time is the caller's: ``driver.sim.advance_to(t)`` (or ``run(until=)``)
+    plays the scenario up to ``t``. Workloads stop when their memcg goes offline, as tasks do
+    not outlive their cgroup.
 
     :param scenario: the validated scenario.
     :param profile: a profile name overriding the scenario's.
     :param seed: a seed overriding the scenario's.
-    :param out: the run directory.
-    :param on_plugin_error: ``"stop"`` ends the run at a plugin's broken contract;
-        ``"disable"`` unregisters the plugin and goes on.
     :param plugins: extra plugin objects to register (tests, embedding).
     :param autoload: load the ``shrinkfw`` entry points (default: yes, unless disabled by
         the environment).
-    :param trace: write ``ftrace.txt``.
-    :param report: write ``report.html`` and the plots.
-    :param progress: called after every tick with (ticks done, ticks in all).
+    :param on_plugin_error: ``"stop"`` raises a plugin's broken contract out of the clock;
+        ``"disable"`` unregisters the plugin and goes on.
+    :raises ScenarioError: the scenario asks for what the plugins or the profile lack.
     """
 
     def __init__(
@@ -106,13 +113,9 @@ class ScenarioRun:
         *,
         profile: str | None = None,
         seed: int | None = None,
-        out: str | Path = "shrinkfw-run",
-        on_plugin_error: str = "stop",
         plugins: Iterable[object] = (),
         autoload: bool | None = None,
-        trace: bool = True,
-        report: bool = True,
-        progress: Callable[[int, int], None] | None = None,
+        on_plugin_error: str = "stop",
     ) -> None:
         if on_plugin_error not in ON_PLUGIN_ERROR:
             raise UsageError(
@@ -120,30 +123,26 @@ class ScenarioRun:
                 f"got {on_plugin_error!r}"
             )
         self.scenario = scenario
-        out_path = Path(out)
-        if out_path.exists() and not out_path.is_dir():
-            raise UsageError(f"--out {out_path}: exists and is not a directory")
         self.profile_name = profile or scenario.profile
         self.seed = seed if seed is not None else (scenario.seed or 0)
-        self.out = Path(out)
         self.on_plugin_error = on_plugin_error
-        self.trace = trace
-        self.report = report
-        self.progress = progress
         self.log = get_logger("shrinkfw.run")
         self.sim = self._build(plugins, autoload)
-        self.recorder = RunRecorder(self.sim, trace=trace)
-        self.sim.pm.register(self.recorder, name="shrinkfw.recorder")
-        self.sim.pm.register(self, name="shrinkfw.runner")
-        self.sampler = Sampler(self.sim)
-        self.sampler.track(self.sim.memcgs.root)
+        self.sim.pm.register(self, name="shrinkfw.scenario")
+        #: every life of every scenario memcg, in creation order
         self.incarnations: list[Incarnation] = []
+        #: called with each memcg the scenario creates
+        self.on_create: list[Callable[[MemCgroup], None]] = []
+        #: called with (event, fields) for workload starts and stops
+        self.on_event: list[Callable[[str, dict[str, Any]], None]] = []
         self.supers: dict[str, SuperBlock] = {}
         self.runs: dict[int, tuple[MemCgroup, WorkloadRun]] = {}
         self.consumer_runs: list[ConsumerRun] = []
-        self.ticks_done = 0
-        self.nr_ticks = max(1, math.ceil(scenario.duration / scenario.tick - 1e-9))
         self._schedule()
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        for listener in self.on_event:
+            listener(event, fields)
 
     # -- building ----------------------------------------------------------------------------
 
@@ -206,7 +205,8 @@ class ScenarioRun:
             raise self.scenario.error(spec.field, str(exc)) from None
         self.incarnations.append(Incarnation(spec, memcg, sim.now))
         self.log.debug("memcg created", memcg=memcg.path, id=memcg.id, time=sim.now)
-        self.sampler.track(memcg)
+        for listener in self.on_create:
+            listener(memcg)
         for i, wl in enumerate(self.scenario.workloads):
             if wl.memcg == spec.path and wl.start < sim.now < (wl.stop or math.inf):
                 self._start_workload(i)
@@ -264,7 +264,7 @@ class ScenarioRun:
         except UsageError as exc:
             raise self.scenario.error(f"{wl.field}.params", str(exc)) from None
         self.runs[i] = (memcg, run)
-        self.recorder.emit("workload_start", workload=wl.type, memcg=memcg.path, mount=wl.mount)
+        self._emit("workload_start", workload=wl.type, memcg=memcg.path, mount=wl.mount)
 
     def _stop_workload(self, i: int) -> None:
         entry = self.runs.pop(i, None)
@@ -273,7 +273,7 @@ class ScenarioRun:
         memcg, run = entry
         run.stop()
         wl: WorkloadSpec = self.scenario.workloads[i]
-        self.recorder.emit("workload_stop", workload=wl.type, memcg=memcg.path, mount=wl.mount)
+        self._emit("workload_stop", workload=wl.type, memcg=memcg.path, mount=wl.mount)
 
     def _rephase(self, i: int) -> None:
         if i in self.runs:
@@ -298,6 +298,70 @@ class ScenarioRun:
         for inc in self.incarnations:
             if inc.memcg is memcg and inc.removed is None:
                 inc.removed = self.sim.now
+
+
+class ScenarioRun:
+    """One run of a scenario.
+
+    :param scenario: the validated scenario.
+    :param profile: a profile name overriding the scenario's.
+    :param seed: a seed overriding the scenario's.
+    :param out: the run directory.
+    :param on_plugin_error: ``"stop"`` ends the run at a plugin's broken contract;
+        ``"disable"`` unregisters the plugin and goes on.
+    :param plugins: extra plugin objects to register (tests, embedding).
+    :param autoload: load the ``shrinkfw`` entry points (default: yes, unless disabled by
+        the environment).
+    :param trace: write ``ftrace.txt``.
+    :param report: write ``report.html`` and the plots.
+    :param progress: called after every tick with (ticks done, ticks in all).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        profile: str | None = None,
+        seed: int | None = None,
+        out: str | Path = "shrinkfw-run",
+        on_plugin_error: str = "stop",
+        plugins: Iterable[object] = (),
+        autoload: bool | None = None,
+        trace: bool = True,
+        report: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        out_path = Path(out)
+        if out_path.exists() and not out_path.is_dir():
+            raise UsageError(f"--out {out_path}: exists and is not a directory")
+        self.scenario = scenario
+        self.out = out_path
+        self.trace = trace
+        self.report = report
+        self.progress = progress
+        self.log = get_logger("shrinkfw.run")
+        self.driver = ScenarioDriver(
+            scenario,
+            profile=profile,
+            seed=seed,
+            plugins=plugins,
+            autoload=autoload,
+            on_plugin_error=on_plugin_error,
+        )
+        self.sim = self.driver.sim
+        self.recorder = RunRecorder(self.sim, trace=trace)
+        self.sim.pm.register(self.recorder, name="shrinkfw.recorder")
+        self.driver.on_event.append(lambda event, fields: self.recorder.emit(event, **fields))
+        self.sampler = Sampler(self.sim)
+        self.sampler.track(self.sim.memcgs.root)
+        self.driver.on_create.append(self.sampler.track)
+        self.ticks_done = 0
+        self.nr_ticks = max(1, math.ceil(scenario.duration / scenario.tick - 1e-9))
+
+    @property
+    def incarnations(self) -> list[Incarnation]:
+        """Every life of every scenario memcg, in creation order."""
+        return self.driver.incarnations
 
     # -- running -----------------------------------------------------------------------------
 

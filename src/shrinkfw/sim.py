@@ -32,6 +32,7 @@ from .errors import ContractViolation, ProfileError, UsageError
 from .list_lru import ListLRU
 from .lruvec import LruKind, LruScanControl, LruScanResult, Lruvec, shrink_lruvec
 from .memcg import PAGE_SIZE, ChargeKind, LimitKind, MemCgroup, MemcgState, MemcgTree
+from .memstat import MemoryStat, memory_stat
 from .node import Node, min_free_kbytes
 from .profiles import DEFAULT_PROFILE, DeferredSlot, KernelProfile, ReclaimStyle, get_profile
 from .registry import ShrinkerEntry, ShrinkerRegistry
@@ -621,6 +622,12 @@ class Simulation:
                 freed += self.free_user_pages(m, nid, lruvec.anon_pages, LruKind.ANON)
         self.vmstat["memcg_kill"] += 1
         return freed
+
+    def memory_stat(self, memcg: MemCgroup, *, recursive: bool = True) -> MemoryStat:
+        """``memory.stat`` of ``memcg``: anon, file, slab_reclaimable, slab_unreclaimable,
+        pgscan, pgsteal, ... (hierarchical unless ``recursive=False``); see
+        :mod:`shrinkfw.memstat`."""
+        return memory_stat(self, memcg, recursive=recursive)
 
     def record_decision(self, decision: Decision) -> None:
         """Report a consumer's decision: kept in ``sim.decisions``, counted in vmstat and

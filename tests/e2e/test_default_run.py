@@ -143,3 +143,21 @@ def test_each_example_validates_and_runs(example: Path, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["complete"] is True
     assert summary["reclaim"]["slab_freed"] + summary["reclaim"]["pages_reclaimed"] > 0
+
+
+def test_the_simpy_host_example_runs() -> None:
+    import subprocess
+    import sys
+
+    pytest.importorskip("simpy")
+    from shrinkfw.plugininfo import installed_plugins
+
+    if {"dcache", "inode"} - {info.name for info in installed_plugins()}:
+        pytest.skip("needs the dcache and inode plugins")
+    example = Path(__file__).parents[2] / "examples" / "simpy_host.py"
+    done = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, check=True, timeout=300
+    )
+    last = done.stdout.splitlines()[-1]
+    assert last.endswith("slab objects in 20 s")
+    assert int(last.split()[0]) > 0  # memory.high reclaims happened
