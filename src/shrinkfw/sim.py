@@ -716,6 +716,13 @@ class Simulation:
                 self._reclaim_stack.pop()
 
     @property
+    def in_reclaim_path(self) -> bool:
+        """Whether the code running now is inside the kernel's reclaim path (under
+        :meth:`in_reclaim`, the model of ``PF_MEMALLOC``): shrinkers, reclaim's hooks,
+        in-kernel vmpressure callbacks. A userspace consumer never acts from here."""
+        return self._in_reclaim > 0
+
+    @property
     def current_reclaim(self) -> ScanControl | None:
         """The innermost reclaim invocation running now (its ``reason``, ``nodes``,
         ``target_mem_cgroup``, ``is_kswapd``), ``None`` outside reclaim."""

@@ -37,6 +37,7 @@ import pytest
 from ..list_lru import ListLRULayout
 from ..shrinker import GFP_KERNEL, GFP_NOFS, SHRINK_EMPTY, SHRINK_STOP, ShrinkControl, Shrinker
 from ..sim import Simulation
+from .fakes import make_kmem_memcg
 
 if TYPE_CHECKING:
     from ..memcg import MemCgroup
@@ -63,12 +64,7 @@ class ContractSubject:
 ContractFactory = Callable[[Simulation], ContractSubject]
 
 
-def _memcg(sim: Simulation, name: str, parent: MemCgroup | None = None) -> MemCgroup:
-    """A memcg with kmem accounting on (a v1 kernel needs a kmem limit written first)."""
-    memcg = sim.memcgs.create(name, parent)
-    if not memcg.kmem_active:
-        sim.memcgs.set_kmem_limit(memcg, 1 << 40)
-    return memcg
+_memcg = make_kmem_memcg
 
 
 def _count(entry: ShrinkerEntry, sc: ShrinkControl) -> int:

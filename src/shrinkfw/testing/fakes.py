@@ -5,6 +5,7 @@
 cache charged to a memcg, sit on a per-(memcg, node) list_lru, and the shrinker isolates the
 least recently used ones and frees them, so reclaim is credited only when whole slab pages
 empty. Tests of the core and of plugins use it as a realistic neighbour.
+:func:`make_kmem_memcg` creates a memcg its slab objects are charged to, on any profile.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ..sim import Simulation
     from ..slab import SlabRef
 
-__all__ = ["CachedObject", "ObjectCacheShrinker"]
+__all__ = ["CachedObject", "ObjectCacheShrinker", "make_kmem_memcg"]
 
 
 class CachedObject(LRUItem):
@@ -130,3 +131,16 @@ class ObjectCacheShrinker:
 
     def __repr__(self) -> str:
         return f"<ObjectCacheShrinker {self.name!r} objects={self.lru.count()}>"
+
+
+def make_kmem_memcg(sim: Simulation, name: str, parent: MemCgroup | None = None) -> MemCgroup:
+    """Create a memcg whose slab is charged to it, on any profile.
+
+    Newer kernels account a memcg's kernel memory from its creation; v3.x kernels (the seed
+    among them) activate kmem accounting only once ``memory.kmem.limit_in_bytes`` is
+    written, so on those profiles this writes an effectively unlimited one.
+    """
+    memcg = sim.memcgs.create(name, parent)
+    if not memcg.kmem_active:
+        sim.memcgs.set_kmem_limit(memcg, 1 << 40)
+    return memcg
