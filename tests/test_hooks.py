@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pluggy
 import pytest
@@ -36,13 +37,23 @@ class Registers:
 
 
 def test_every_hookspec_is_documented_with_every_parameter() -> None:
+    """docs/hooks.md is generated from these docstrings (tests/test_docs.py checks that it
+    pulls them all in), so they are the hooks' only documentation."""
     specs = [f for name, f in vars(hookspecs).items() if name.startswith("shrinkfw_")]
     assert len(specs) >= 9
     for spec in specs:
+        name = spec.__name__
+        assert hasattr(spec, "shrinkfw_spec"), f"{name} is named like a hook but not a @hookspec"
         doc = inspect.getdoc(spec) or ""
-        assert doc, spec.__name__
-        for param in inspect.signature(spec).parameters:
-            assert f":param {param}:" in doc, f"{spec.__name__} does not document {param}"
+        assert doc, name
+        assert doc.splitlines()[0].strip(), f"{name} has no summary line"
+        params = list(inspect.signature(spec).parameters)
+        for param in params:
+            assert f":param {param}:" in doc, f"{name} does not document {param}"
+        documented = re.findall(r"^:param (\w+):", doc, re.M)
+        stale = [p for p in documented if p not in params]
+        assert not stale, f"{name} documents parameters it does not have: {stale}"
+        assert len(documented) == len(set(documented)), f"{name} documents a parameter twice"
 
 
 def test_registration_order_is_by_plugin_name_not_install_order() -> None:

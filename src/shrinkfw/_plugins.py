@@ -71,6 +71,9 @@ def make_plugin_manager(
     """
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
+    # historic: every plugin gets it as it is registered, so its own hookspecs exist before
+    # check_pending looks for implementations without a spec
+    pm.hook.shrinkfw_addhooks.call_historic(kwargs={"pluginmanager": pm})
     env_disabled = [n.strip() for n in os.environ.get("SHRINKFW_DISABLE_PLUGINS", "").split(",")]
     for name in (*disable, *env_disabled):
         if not name:

@@ -1,4 +1,4 @@
-"""The ``shrinkfw`` command.
+"""The shrinkfw command: simulate Linux slab reclaim, run scenarios, check kernel traces.
 
 Exit codes everywhere: 0 success, 1 a check found a problem, 2 bad input or usage. Bad input
 gets one line naming the file, line and field, never a traceback.
