@@ -26,7 +26,7 @@ def test_the_seed_prints_v3_14_lines_without_nid() -> None:
 
 def test_full_profiles_are_the_seed_and_v6_7() -> None:
     full = {name for name, p in PROFILES.items() if p.scope == "full"}
-    assert full == {"v3.14-kmemcg-v15", "v6.7"}
+    assert full == {"v3.14-kmemcg-v15", "v6.1", "v6.7"}
     for name, profile in PROFILES.items():
         assert (profile.reclaim is not ReclaimStyle.NONE) == (name in full)
         assert profile.not_modelled, name

@@ -51,8 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     from . import run_cli
+    from .calibrate import cli as calibrate_cli
 
     run_cli.register(sub)
+    calibrate_cli.register(sub)
 
     trace = sub.add_parser("trace", help="read real kernel ftrace text")
     trace_sub = trace.add_subparsers(dest="trace_command", metavar="COMMAND", parser_class=_Parser)

@@ -331,8 +331,9 @@ PROFILES: Final[dict[str, KernelProfile]] = {
         KernelProfile(
             name="v6.1",
             era="E4",
-            summary="v6.1: per-memcg nr_deferred, simplified deferral, xarray list_lru",
-            scope="arithmetic",
+            summary="v6.1: per-memcg nr_deferred, simplified deferral, slab credited to memcg "
+            "reclaim",
+            scope="full",
             arith=ARITH_VARIANTS["v5.13"],
             deferred=DeferredSlot.PER_MEMCG,
             dispatch=SlabDispatch.BITMAP,
@@ -343,8 +344,27 @@ PROFILES: Final[dict[str, KernelProfile]] = {
             first_put_referenced=False,
             xfs_buf_inverted=False,
             gfs2_busy_removed=True,
-            modelled=("simplified do_shrink_slab", "per-memcg nr_deferred"),
-            not_modelled=_ARITH_ONLY,
+            reclaim=ReclaimStyle.NODE_MEMCGS,
+            # before v6.5 memcg limit reclaim counts the slab pages the shrinkers free
+            # (reclaim_state is set for every reclaim), so it stops at a higher priority
+            slab_credit_memcg=True,
+            modelled=(
+                "simplified do_shrink_slab, per-memcg nr_deferred reparented on offline",
+                "xarray list_lru with kmemcg_id = memcg id, dead lists retry on the parent",
+                "shrinker bitmap dispatch with SHRINK_EMPTY clearing and re-check",
+                "shrink_node_memcgs: LRU, slab and vmpressure per memcg; memory.min/low",
+                "freed slab pages credited to memcg limit reclaim too (changed in v6.5)",
+                "objcg slab accounting: slab no longer pins dying memcgs, page cache does",
+                "memory.high / memory.max / memory.reclaim writes reclaim synchronously",
+                "the gfs2 busy-entry REMOVED quirk (fixed in v6.5)",
+            ),
+            not_modelled=(
+                "MGLRU (lru_gen), which Debian's 6.1 builds in but leaves off",
+                "effective memory.min/low propagation (a memcg's own values are used)",
+                "memcg OOM kills: a failed charge is counted as an oom event only",
+                "PSI, throttling delays of memory.high, swap",
+                "compaction, high-order allocations, watermark boosting",
+            ),
         ),
         KernelProfile(
             name="v6.7",

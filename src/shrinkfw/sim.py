@@ -359,10 +359,14 @@ class Simulation:
             result = tree.charge(memcg, nr_pages, kind=kind)
             if result.ok:
                 for over in result.high:
+                    # try_charge: MEMCG_HIGH for every memcg left over its high
+                    tree.memory_event(over.memcg, "high")
                     self.reclaim_high(over.memcg, gfp)
                 return True
             breach = result.breach
             assert breach is not None
+            if breach.limit is not LimitKind.KMEM_LIMIT:
+                tree.memory_event(breach.memcg, "max")
             if breach.limit is LimitKind.KMEM_LIMIT:
                 self.vmstat["kmem_limit_fail"] += 1
                 return False
@@ -740,7 +744,7 @@ class Simulation:
         if self.profile.reclaim is ReclaimStyle.NONE:
             raise ProfileError(
                 f"profile {self.profile.name!r} models the shrinker arithmetic only; reclaim "
-                "needs a full profile: v3.14-kmemcg-v15 or v6.7"
+                "needs a full profile: v3.14-kmemcg-v15, v6.1 or v6.7"
             )
 
     def finish_reclaim(self, sc: ScanControl) -> None:

@@ -45,6 +45,7 @@ def build_summary(run: ScenarioRun, stopped: str | None) -> dict[str, Any]:
                 "kmem_bytes": m.usage_kmem * PAGE_SIZE,
                 "limit_bytes": _limit_bytes(run, m),
                 "objects": memcg_objects(sim, m),
+                "events": dict(m.events),
                 "created": round(inc.created, 6),
                 "removed": None if inc.removed is None else round(inc.removed, 6),
             }
