@@ -59,8 +59,8 @@ class Comparison:
     :ivar memcg: the memcg it belongs to, ``None`` for the machine or the shrinker.
     :ivar real: the real kernel's value.
     :ivar simulated: the simulator's value.
-    :ivar tolerance: how far apart they may be: a relative bound (``0.05``), ``0`` for
-        exact, and :data:`ABSOLUTE_SLACK` in counts.
+    :ivar tolerance: how far apart they may be: a relative bound (``0.05``, with
+        :data:`ABSOLUTE_SLACK` in counts besides), or ``0`` for exactly equal.
     :ivar verdict: ``"agree"`` or ``"differ"``.
     :ivar note: why they may differ, when the model is known to leave something out.
     """
@@ -78,10 +78,10 @@ class Comparison:
 
 
 def _close(real: float, simulated: float, tolerance: float) -> bool:
+    if tolerance == 0:
+        return real == simulated
     if abs(real - simulated) <= ABSOLUTE_SLACK:
         return True
-    if tolerance == 0:
-        return False
     return abs(real - simulated) <= tolerance * max(abs(real), abs(simulated))
 
 
@@ -171,9 +171,13 @@ def invocations(trace: Path, function: str) -> list[Invocation]:
 
 @attrs.frozen(kw_only=True)
 class SequenceRow:
-    """One priority of the first invocation, both sides side by side (``None``: not
-    visited by that side)."""
+    """One priority of one reclaim invocation, both sides side by side (``None``: not
+    visited by that side, or that side had fewer invocations).
 
+    :ivar invocation: 1 for the first reclaim of each side, 2 for the second, ...
+    """
+
+    invocation: int
     priority: int
     real: Step | None
     simulated: Step | None
@@ -181,6 +185,7 @@ class SequenceRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "invocation": self.invocation,
             "priority": self.priority,
             "real": None if self.real is None else attrs.asdict(self.real),
             "simulated": None if self.simulated is None else attrs.asdict(self.simulated),
@@ -194,8 +199,9 @@ _STEP_FIELDS: Final = ("cache_items", "objects_to_shrink", "delta", "total_scan"
 def compare_sequences(
     real: list[Invocation], simulated: list[Invocation], *, shrinker: str
 ) -> tuple[list[SequenceRow], list[Comparison]]:
-    """Align the first invocations priority by priority; compare what both visited, then
-    where each stopped and the run totals."""
+    """Align the invocations, the n-th real one with the n-th simulated one, priority by
+    priority (every row is kept for the reader); judge the first invocation on what both
+    visited, then where each stopped and the run totals."""
     rows: list[SequenceRow] = []
     comparisons: list[Comparison] = []
     if not real or not simulated:
@@ -212,15 +218,25 @@ def compare_sequences(
     first_real = {s.priority: s for s in real[0].steps}
     first_sim = {s.priority: s for s in simulated[0].steps}
     common_agree = True
-    for priority in sorted(set(first_real) | set(first_sim), reverse=True):
-        r, s = first_real.get(priority), first_sim.get(priority)
-        if r is None or s is None:
-            verdict = "one side only"
-        else:
-            ok = all(_close(getattr(r, f), getattr(s, f), SEQUENCE_TOLERANCE) for f in _STEP_FIELDS)
-            verdict = "agree" if ok else "differ"
-            common_agree = common_agree and ok
-        rows.append(SequenceRow(priority=priority, real=r, simulated=s, verdict=verdict))
+    for n in range(max(len(real), len(simulated))):
+        by_real = {s.priority: s for s in real[n].steps} if n < len(real) else {}
+        by_sim = {s.priority: s for s in simulated[n].steps} if n < len(simulated) else {}
+        for priority in sorted(set(by_real) | set(by_sim), reverse=True):
+            r, s = by_real.get(priority), by_sim.get(priority)
+            if r is None or s is None:
+                verdict = "one side only"
+            else:
+                ok = all(
+                    _close(getattr(r, f), getattr(s, f), SEQUENCE_TOLERANCE) for f in _STEP_FIELDS
+                )
+                verdict = "agree" if ok else "differ"
+                if n == 0:
+                    common_agree = common_agree and ok
+            rows.append(
+                SequenceRow(
+                    invocation=n + 1, priority=priority, real=r, simulated=s, verdict=verdict
+                )
+            )
     common = sorted(set(first_real) & set(first_sim), reverse=True)
     comparisons.append(
         Comparison(

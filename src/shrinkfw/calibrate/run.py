@@ -216,12 +216,14 @@ def _render(
         )
     parts.append("</table>")
     parts.append(
-        "<h2>First reclaim of the superblock shrinker, priority by priority</h2>"
+        "<h2>The superblock shrinker, reclaim by reclaim, priority by priority</h2>"
         "<p>Each row is one <code>super_cache_scan</code> call: the numbers its "
         "<code>mm_shrink_slab_start</code> line prints and the objects its end line says it "
-        f"freed. Rows both sides visited must agree within ±{SEQUENCE_TOLERANCE:.0%}.</p>"
-        "<table><tr><th>priority</th><th>side</th><th>cache items</th><th>objects to shrink"
-        "</th><th>delta</th><th>total_scan</th><th>freed</th><th>verdict</th></tr>"
+        "freed; the n-th reclaim of the kernel faces the n-th of the model. The first "
+        f"reclaim's rows both sides visited must agree within ±{SEQUENCE_TOLERANCE:.0%}.</p>"
+        "<table><tr><th>reclaim</th><th>priority</th><th>side</th><th>cache items</th>"
+        "<th>objects to shrink</th><th>delta</th><th>total_scan</th><th>freed</th>"
+        "<th>verdict</th></tr>"
     )
     for row in rows:
         css = {"agree": "agree", "differ": "differ"}.get(row.verdict, "one")
@@ -235,7 +237,8 @@ def _render(
                 else '<td colspan="5">not visited</td>'
             )
             parts.append(
-                f'<tr class="{css}"><td class="n">{row.priority}</td><td>{side}</td>{cells}'
+                f'<tr class="{css}"><td class="n">{row.invocation}</td>'
+                f'<td class="n">{row.priority}</td><td>{side}</td>{cells}'
                 f"<td>{e(row.verdict)}</td></tr>"
             )
     parts.append(
