@@ -358,15 +358,11 @@ class Simulation:
         while True:
             result = tree.charge(memcg, nr_pages, kind=kind)
             if result.ok:
-                for over in result.high:
-                    # try_charge: MEMCG_HIGH for every memcg left over its high
-                    tree.memory_event(over.memcg, "high")
+                for over in result.high:  # MemcgTree.charge counted MEMCG_HIGH
                     self.reclaim_high(over.memcg, gfp)
                 return True
             breach = result.breach
             assert breach is not None
-            if breach.limit is not LimitKind.KMEM_LIMIT:
-                tree.memory_event(breach.memcg, "max")
             if breach.limit is LimitKind.KMEM_LIMIT:
                 self.vmstat["kmem_limit_fail"] += 1
                 return False
