@@ -57,6 +57,8 @@ class ShrinkerEntry:
     scanned: int = 0
     freed: int = 0
     count_calls: int = 0
+    #: false once unregistered (a pass that took its list before goes past it)
+    registered: bool = True
     #: ``NUMA_AWARE`` in ``flags``, kept as a plain bool: it is read on every call
     numa_aware: bool = attrs.field(init=False)
     #: ``MEMCG_AWARE`` in ``flags``
@@ -166,7 +168,11 @@ class ShrinkerRegistry:
     def remove(self, entry: ShrinkerEntry) -> None:
         """Unregister ``entry``; its id becomes free for the next memcg-aware shrinker.
 
-        The entry list is replaced, not edited, so a pass iterating it runs to its end."""
+        The entry list is replaced, not edited, so a pass iterating it runs to its end (and
+        skips the entry, which is marked unregistered). Removing it twice is a no-op."""
+        if not entry.registered:
+            return
+        entry.registered = False
         self._entries = [e for e in self._entries if e is not entry]
         del self._by_name[entry.name]
         if entry.id >= 0:

@@ -108,20 +108,11 @@ def _load(name: str | None) -> Scenario:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .scenario import check_plugins
-    from .sim import Simulation
+    from .runner import ScenarioDriver
 
     scenario = _load(args.file)
-    profile = args.profile or scenario.profile
-    kwargs: dict[str, Any] = {"profile": profile} if profile else {}
-    sim = Simulation.build(
-        nr_nodes=scenario.machine.nodes,
-        memory=scenario.machine.memory,
-        plugins=_plugins(args.plugin),
-        **kwargs,
-    )
-    sim.require_full_profile()
-    check_plugins(scenario, sim)
+    # building the driver checks everything a run would check before it starts
+    sim = ScenarioDriver(scenario, profile=args.profile, plugins=_plugins(args.plugin)).sim
     print(
         f"{scenario.file}: ok: {len(scenario.memcgs)} memcgs, {len(scenario.mounts)} mounts, "
         f"{len(scenario.workloads)} workloads, {len(scenario.consumers)} consumers; "
@@ -204,11 +195,17 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     if result.stopped is not None:
+        from .errors import ContractViolation
+
+        hint = (
+            "; --on-plugin-error=disable goes on without the plugin"
+            if isinstance(result.error, ContractViolation)
+            else ""
+        )
         print(f"shrinkfw: error: {result.stopped}", file=sys.stderr)
         print(
             f"shrinkfw: the files in {result.out} are complete up to "
-            f"t={result.summary['time']:g} s; --on-plugin-error=disable goes on without the "
-            "plugin",
+            f"t={result.summary['time']:g} s{hint}",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -276,7 +273,8 @@ def _print_table(result: RunResult, wall: float) -> None:
         out.write(f"consumer decisions: {acts}\n")
     for err in s["plugin_errors"]:
         out.write(f"plugin disabled: {err['plugin']}: {err['error']}\n")
-    out.write(f"\nrun directory: {result.out}/ (open report.html)\n")
+    report = " (open report.html)" if (Path(str(result.out)) / "report.html").exists() else ""
+    out.write(f"\nrun directory: {result.out}/{report}\n")
 
 
 def _table(out: TextIO, rows: list[tuple[str, ...]]) -> None:

@@ -197,7 +197,12 @@ class ScenarioDriver:
 
     def _create(self, spec: MemcgSpec) -> None:
         sim = self.sim
-        parent = sim.memcgs.get(spec.parent_path)
+        parent = self._online(spec.parent_path)
+        if parent is None:
+            # a consumer (oomd) removed the parent: the scenario's container is gone for good
+            self.log.info("memcg not created", memcg=spec.path, reason="parent removed")
+            self._emit("memcg_not_created", memcg=spec.path, reason="its parent was removed")
+            return
         try:
             memcg = sim.memcgs.create(spec.name, parent)
             self._limits(spec, memcg)
@@ -208,7 +213,7 @@ class ScenarioDriver:
         for listener in self.on_create:
             listener(memcg)
         for i, wl in enumerate(self.scenario.workloads):
-            if wl.memcg == spec.path and wl.start < sim.now < (wl.stop or math.inf):
+            if wl.memcg == spec.path and wl.start <= sim.now < (wl.stop or math.inf):
                 self._start_workload(i)
         if spec.lifetime is not None:
             sim.schedule(spec.lifetime, partial(self._remove, spec, memcg), name="rmdir")
@@ -357,6 +362,7 @@ class ScenarioRun:
         self.driver.on_create.append(self.sampler.track)
         self.ticks_done = 0
         self.nr_ticks = max(1, math.ceil(scenario.duration / scenario.tick - 1e-9))
+        self._last_summary: dict[str, Any] = {}
 
     @property
     def incarnations(self) -> list[Incarnation]:
@@ -368,12 +374,17 @@ class ScenarioRun:
     def run(self) -> RunResult:
         """Run every tick; on Ctrl-C or a plugin error, finish the files for the ticks done.
 
-        :raises ScenarioError: the scenario failed before the first tick completed; nothing
-            was written.
+        The summary of a run that stopped early is the one of its last complete tick, like
+        the other files.
+
+        :raises ScenarioError: the scenario asked for something it cannot have (a bad
+            workload parameter, found when the workload starts); nothing was written.
         :raises KeyboardInterrupt: interrupted before the first tick completed.
+        :raises Exception: a failure no plugin is to blame for; the temporary files are
+            removed and files of an earlier run in the directory stay as they were.
         """
         sim = self.sim
-        writer = RunWriter(self.out, trace=self.trace)
+        writer = RunWriter(self.out, trace=self.trace, report=self.report)
         stopped: str | None = None
         error: ShrinkfwError | None = None
         try:
@@ -382,13 +393,17 @@ class ScenarioRun:
             if not writer.started:
                 raise
             stopped = "interrupted"
-        except (PluginError, ScenarioError) as exc:
+        except ScenarioError:
+            writer.abandon()
+            raise
+        except PluginError as exc:
             if not writer.started:
                 raise
             stopped, error = str(exc), exc
         except Exception as exc:
             culprit = sim.blame(exc)
             if culprit is None:
+                writer.abandon()
                 raise
             error = PluginError(f"plugin {culprit!r}: {type(exc).__name__}: {exc}")
             error.plugin = culprit
@@ -399,7 +414,9 @@ class ScenarioRun:
             self.recorder.drop()
             writer.events([self.recorder_line("run_stopped", reason=stopped)])
             self.log.warning("run stopped early", reason=stopped, ticks=self.ticks_done)
-        summary = build_summary(self, stopped)
+            summary = {**self._last_summary, "complete": False, "stopped": stopped}
+        else:
+            summary = build_summary(self, None)
         writer.finish(summary)
         self.log.info("run finished", ticks=self.ticks_done, time=sim.now, stopped=stopped)
         if self.report:
@@ -429,9 +446,9 @@ class ScenarioRun:
         writer.start()
         self._flush(writer)
         for n in range(1, self.nr_ticks + 1):
-            sim.run(until=min(n * tick, duration))
-            self._flush(writer)
+            sim.run(until=duration if n == self.nr_ticks else n * tick)
             self.ticks_done = n
+            self._flush(writer)
             self.log.debug("tick", n=n, time=sim.now, reclaims=sim.vmstat["pages_reclaimed"])
             if self.progress is not None:
                 self.progress(n, self.nr_ticks)
@@ -439,3 +456,4 @@ class ScenarioRun:
     def _flush(self, writer: RunWriter) -> None:
         events, ftrace = self.recorder.take()
         writer.tick(events, ftrace, self.sampler.sample())
+        self._last_summary = build_summary(self, None)

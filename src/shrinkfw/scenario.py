@@ -504,6 +504,8 @@ def parse_scenario(text: str, *, file: str = "<string>", name: str | None = None
     tick = top.time("tick", 0.25, positive=True)
     assert duration is not None
     assert tick is not None
+    if tick < 0.001:
+        raise top.fail("tick", f"must be at least 0.001 s (metrics are kept in ms), got {tick}")
     if tick > duration:
         raise top.fail("tick", f"must not exceed duration ({duration} s), got {tick}")
     if duration / tick > 1_000_000:
@@ -805,6 +807,11 @@ def _check_params(
                 f"{owner} has no parameter {key!r} (it has: {', '.join(declared)})",
             )
         default = declared[key]
+        if isinstance(value, bool) != isinstance(default, bool) and default is not None:
+            raise scenario.error(
+                f"{field}.{key}",
+                f"expected {type(default).__name__} like the default {default!r}, got {value!r}",
+            )
         if default is None or isinstance(value, type(default)):
             continue
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):

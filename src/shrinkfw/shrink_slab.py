@@ -104,7 +104,10 @@ def do_shrink_slab(
     sc: ShrinkControl, entry: ShrinkerEntry, pressure: Pressure, sim: Simulation
 ) -> int:
     """Invoke one shrinker once; a broken contract goes to ``sim.shrinker_failed``, which
-    raises or (``on_plugin_error="disable"``) unregisters the offender and returns 0."""
+    raises or (``on_plugin_error="disable"``) unregisters the offender and returns 0. A
+    shrinker unregistered during the pass is not called again."""
+    if not entry.registered:
+        return 0
     try:
         return _do_shrink_slab(sc, entry, pressure, sim)
     except ContractViolation as violation:

@@ -612,7 +612,9 @@ class Simulation:
     def kill_memcg(self, memcg: MemCgroup) -> int:
         """Kill every task of ``memcg``'s subtree (``cgroup.kill``, v5.14; an oom group kill
         before): their anonymous memory is freed at once; page cache stays charged until
-        reclaim or removal. Returns the pages freed."""
+        reclaim or removal. Returns the pages freed. Workloads are the model's tasks only
+        in name: they stop when the memcg goes offline, so a killer follows this with
+        :meth:`rmdir`, as a container manager removes a dead container's cgroup."""
         freed = 0
         for m in list(self.memcgs.iter(memcg)):
             if m.state is MemcgState.FREED:
@@ -671,8 +673,9 @@ class Simulation:
             raise violation
         message = str(violation)
         plugin = violation.plugin or entry.plugin
-        if any(e is entry for e in self.shrinkers.entries):
-            self.shrinkers.remove(entry)
+        self.shrinkers.remove(entry)
+        if any(p == plugin for p, _ in self.disabled_plugins):
+            return 0  # disabled already; its other shrinkers go quietly
         if plugin not in ESSENTIAL_PLUGINS:
             for other in [e for e in self.shrinkers.entries if e.plugin == plugin]:
                 self.shrinkers.remove(other)

@@ -344,3 +344,41 @@ def test_the_progress_bar_only_draws_on_a_terminal() -> None:
     assert tty.getvalue().startswith("\rtoy [")
     assert "4/4 ticks" in tty.getvalue()
     assert tty.getvalue().endswith("\n")
+
+
+def test_a_bad_parameter_found_mid_run_writes_nothing(tmp_path: Path) -> None:
+    text = SCENARIO.replace(
+        "params = { rate = 1000, pages = 50 }",
+        "params = { rate = 1000, pages = 50 }\n[[workload.phases]]\nat = 1.2\n"
+        "params = { rate = -1 }",
+        1,
+    )
+    r = ScenarioRun(
+        parse_scenario(text, file="toy.toml"),
+        out=tmp_path / "out",
+        plugins=[ToyPlugin()],
+        autoload=False,
+        report=False,
+    )
+    with pytest.raises(ScenarioError, match=r"workload\[0\].params: fill: rate"):
+        r.run()
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_last_tick_ends_exactly_at_the_duration(tmp_path: Path) -> None:
+    text = SCENARIO.replace("duration = 4.0\ntick = 0.5", "duration = 0.9\ntick = 0.3")
+    r = run(tmp_path, text=text)
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (s["ticks"], s["time"]) == (3, 0.9)
+    assert r.sim.now == 0.9
+
+
+def test_a_memcg_aware_offender_is_disabled_once(tmp_path: Path) -> None:
+    """Every memcg of a pass would call it again: it is skipped once unregistered."""
+    from shrinkfw import ShrinkerFlags
+
+    plugin = ToyPlugin(broken="negative", arm_at=1.2, broken_flags=ShrinkerFlags.MEMCG_AWARE)
+    run(tmp_path, plugin=plugin, on_plugin_error="disable")
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [e["plugin"] for e in s["plugin_errors"]] == ["toy"]
+    assert s["vmstat"]["plugins_disabled"] == 1

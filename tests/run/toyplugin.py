@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from shrinkfw.workload import WorkloadRegistry
 
 NAME = "toy"
+NO_FLAGS = ShrinkerFlags(0)
 
 
 class Filler:
@@ -50,9 +51,10 @@ class Broken:
     batch = 0
     scan_fn = "broken_scan"
 
-    def __init__(self, rule: str) -> None:
+    def __init__(self, rule: str, flags: ShrinkerFlags = NO_FLAGS) -> None:
         self.rule = rule
         self.armed = False
+        self.flags = flags
 
     def count_objects(self, sc: ShrinkControl) -> Any:
         if self.armed and self.rule == "negative":
@@ -79,8 +81,14 @@ class ToyPlugin:
 
     name = NAME
 
-    def __init__(self, broken: str | None = None, arm_at: float = 1.0) -> None:
+    def __init__(
+        self,
+        broken: str | None = None,
+        arm_at: float = 1.0,
+        broken_flags: ShrinkerFlags = NO_FLAGS,
+    ) -> None:
         self.broken_rule = broken
+        self.broken_flags = broken_flags
         self.arm_at = arm_at
         self.cache: ObjectCacheShrinker | None = None
         self.broken: Broken | None = None
@@ -89,7 +97,7 @@ class ToyPlugin:
     def shrinkfw_configure(self, sim: Simulation) -> None:
         self.cache = ObjectCacheShrinker(sim, "toy-cache", plugin=NAME)
         if self.broken_rule is not None:
-            broken = self.broken = Broken(self.broken_rule)
+            broken = self.broken = Broken(self.broken_rule, self.broken_flags)
             sim.shrinkers.add(broken, plugin=NAME)
 
             def arm() -> None:

@@ -142,7 +142,8 @@ def invocations(trace: Path, function: str) -> list[Invocation]:
     trace file ``trace`` (ends are paired with the latest start of the same task)."""
     groups: list[list[Step]] = []
     open_starts: dict[str | None, ShrinkStart] = {}
-    last_priority: int | None = None
+    last_priority: dict[str | None, int] = {}
+    current: dict[str | None, list[Step]] = {}
     for event in parse_file(str(trace)):
         if event.shrinker != function:
             continue
@@ -153,10 +154,12 @@ def invocations(trace: Path, function: str) -> list[Invocation]:
         start = open_starts.pop(event.task, None)
         if start is None or start.priority is None:
             continue
-        if last_priority is None or start.priority >= last_priority:
-            groups.append([])
-        last_priority = start.priority
-        groups[-1].append(
+        task = event.task
+        if task not in last_priority or start.priority >= last_priority[task]:
+            current[task] = []
+            groups.append(current[task])
+        last_priority[task] = start.priority
+        current[task].append(
             Step(
                 priority=start.priority,
                 cache_items=start.cache_items,
@@ -206,11 +209,13 @@ def compare_sequences(
     comparisons: list[Comparison] = []
     if not real or not simulated:
         comparisons.append(
-            compare_value(
-                f"{shrinker}: reclaim invocations",
-                len(real),
-                len(simulated),
-                COUNT_TOLERANCE,
+            Comparison(
+                quantity=f"{shrinker}: reclaim invocations",
+                memcg=None,
+                real=len(real),
+                simulated=len(simulated),
+                tolerance=0,
+                verdict="agree" if len(real) == len(simulated) else "differ",
                 note="one side never called the shrinker",
             )
         )

@@ -20,6 +20,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Final
 
+from ..errors import UsageError
 from ..memcg import PAGE_SIZE, MemcgState
 from ..report.files import atomic_write_text
 from ..runner import ScenarioRun
@@ -33,6 +34,7 @@ from .compare import (
     invocations,
     verdict_counts,
 )
+from .errors import CalibrateError
 from .guest import run_guest
 
 if TYPE_CHECKING:
@@ -84,13 +86,20 @@ def calibrate(
         scenario, out_dir=out / "real", kernel=kernel, timeout=timeout, progress=progress
     )
     chosen = profile or profile_for(guest.release) or scenario.profile
+    if chosen is None:
+        raise UsageError(
+            f"no full profile models the guest's kernel {guest.release}; name one with "
+            "--profile (shrinkfw profiles)"
+        )
     note = ""
     if profile is None and profile_for(guest.release) is None:
         note = f"no full profile models {guest.release}; using the scenario's {chosen}"
     if progress is not None:
         progress(f"simulating under {chosen}")
     run = ScenarioRun(scenario, profile=chosen, out=out / "sim", report=False)
-    run.run()
+    result = run.run()
+    if not result.complete:
+        raise CalibrateError(f"the simulator side stopped early: {result.stopped}")
     sim_trace = out / "sim" / "ftrace.txt"
     assert guest.trace_path is not None
     rows, comparisons = compare_sequences(

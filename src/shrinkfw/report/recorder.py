@@ -72,8 +72,6 @@ class RunRecorder:
         self.events: list[str] = []
         self.ftrace: list[str] = []
         self._functions: dict[str, str] = {}
-        #: cumulative vmpressure deliveries per level label
-        self.pressure: dict[str, int] = {"low": 0, "medium": 0, "critical": 0}
 
     # -- buffers -----------------------------------------------------------------------------
 
@@ -171,7 +169,6 @@ class RunRecorder:
     @hookimpl
     def shrinkfw_vmpressure(self, event: PressureEvent) -> None:
         label = event.level.label
-        self.pressure[label] += 1
         self.emit(
             "vmpressure",
             memcg=event.memcg.path,

@@ -12,8 +12,10 @@ import json
 import os
 from typing import IO, TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from .files import atomic_write_text, temp_name
 from .metrics import HEADER
+from .plots import PLOT_FILES
 from .recorder import RunRecorder
 
 if TYPE_CHECKING:
@@ -28,20 +30,31 @@ _STREAMS = ("events.jsonl", "metrics.csv", "ftrace.txt")
 class RunWriter:
     """Writes one run directory."""
 
-    def __init__(self, out: Path, *, trace: bool = True) -> None:
+    def __init__(self, out: Path, *, trace: bool = True, report: bool = True) -> None:
         self.out = out
         self.trace = trace
+        self.report = report
         self.started = False
+        self._created = False
         self._files: dict[str, IO[str]] = {}
         self._csv: Any = None
 
     def start(self) -> None:
-        """Create the directory and the temporary files."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        for name in _STREAMS:
-            if name == "ftrace.txt" and not self.trace:
-                continue
-            self._files[name] = temp_name(self.out / name).open("w", encoding="utf-8", newline="\n")
+        """Create the directory and the temporary files.
+
+        :raises UsageError: the directory cannot be created or written.
+        """
+        try:
+            self._created = not self.out.exists()
+            self.out.mkdir(parents=True, exist_ok=True)
+            for name in _STREAMS:
+                if name == "ftrace.txt" and not self.trace:
+                    continue
+                path = temp_name(self.out / name)
+                self._files[name] = path.open("w", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            self.abandon()
+            raise UsageError(f"cannot write the run directory {self.out}: {exc}") from None
         self._csv = csv.writer(self._files["metrics.csv"], lineterminator="\n")
         self._csv.writerow(HEADER)
         if self.trace:
@@ -71,11 +84,17 @@ class RunWriter:
         self._files.clear()
         if not self.trace:
             (self.out / "ftrace.txt").unlink(missing_ok=True)
+        if not self.report:  # an earlier run's report would describe another run
+            for name in ("report.html", *PLOT_FILES):
+                (self.out / name).unlink(missing_ok=True)
         atomic_write_text(self.out / "summary.json", json.dumps(summary, indent=2) + "\n")
 
     def abandon(self) -> None:
-        """Remove the temporary files (the run failed before anything was complete)."""
+        """Remove the temporary files, and the directory if this run created it: the run
+        failed in a way that leaves nothing worth keeping."""
         for name, f in self._files.items():
             f.close()
             temp_name(self.out / name).unlink(missing_ok=True)
         self._files.clear()
+        if self._created and self.out.is_dir() and not any(self.out.iterdir()):
+            self.out.rmdir()
