@@ -64,9 +64,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from .errors import ScenarioError
+from .errors import ScenarioError, UsageError
 
 if TYPE_CHECKING:
+    from ._named import NamedRegistry, T
     from .sim import Simulation
 
 __all__ = [
@@ -756,22 +757,9 @@ def check_plugins(scenario: Scenario, sim: Simulation) -> None:
                     f"profile {sim.profile.name} ({iface}) has no such memcg knob",
                 )
     for mount in scenario.mounts:
-        if mount.fs not in sim.vfs.fs_types:
-            known = ", ".join(t.name for t in sim.vfs.fs_types) or "none"
-            raise scenario.error(
-                f"{mount.field}.fs",
-                f"unknown filesystem type {mount.fs!r} (registered: {known}); is the plugin "
-                "that provides it installed?",
-            )
+        _lookup(scenario, f"{mount.field}.fs", sim.vfs.fs_types, mount.fs)
     for wl in scenario.workloads:
-        if wl.type not in sim.workloads:
-            known = ", ".join(t.name for t in sim.workloads) or "none"
-            raise scenario.error(
-                f"{wl.field}.type",
-                f"unknown workload {wl.type!r} (registered: {known}); is the plugin that "
-                "provides it installed?",
-            )
-        kind = sim.workloads.get(wl.type)
+        kind = _lookup(scenario, f"{wl.field}.type", sim.workloads, wl.type)
         if kind.needs_fs and wl.mount is None:
             raise scenario.error(f"{wl.field}.mount", f"workload {wl.type!r} needs a mount")
         _check_params(scenario, f"{wl.field}.params", wl.params, kind.params, wl.type)
@@ -780,15 +768,16 @@ def check_plugins(scenario: Scenario, sim: Simulation) -> None:
                 scenario, f"{wl.field}.phases[{i}].params", phase.params, kind.params, wl.type
             )
     for cs in scenario.consumers:
-        if cs.type not in sim.consumers:
-            known = ", ".join(t.name for t in sim.consumers) or "none"
-            raise scenario.error(
-                f"{cs.field}.type",
-                f"unknown consumer {cs.type!r} (registered: {known}); is the plugin that "
-                "provides it installed?",
-            )
-        kind_c = sim.consumers.get(cs.type)
+        kind_c = _lookup(scenario, f"{cs.field}.type", sim.consumers, cs.type)
         _check_params(scenario, f"{cs.field}.settings", cs.settings, kind_c.params, cs.type)
+
+
+def _lookup(scenario: Scenario, field: str, registry: NamedRegistry[T], name: str) -> T:
+    """``registry.get(name)``, its "unknown ..." message located at ``field``."""
+    try:
+        return registry.get(name)
+    except UsageError as exc:
+        raise scenario.error(field, str(exc)) from None
 
 
 def _check_params(
